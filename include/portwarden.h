@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * portwarden.h - the one header shared by the BPF programs and user space.
+ *
+ * Everything the kernel side and the loader must agree on lives here: map
+ * value layouts, index arithmetic, verdict and reason codes, limits.
+ *
+ * Rules for editing:
+ *  - codes (verdicts, reasons, modes, flags) are append-only: a number once
+ *    given out keeps its meaning, because pinned maps outlive binaries;
+ *  - every shared struct has explicit padding and a _Static_assert on its
+ *    size, so that BPF (clang -target bpf) and user space (gcc, x86-64) can
+ *    never disagree about a layout;
+ *  - only __u8/__u16/__u32/__u64 types, from <linux/types.h>.
+ */
+#ifndef PORTWARDEN_H
+#define PORTWARDEN_H
+
+#include <linux/types.h>
+
+/* ------------------------------------------------------------------ */
+/* Generations, directions, protocols                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Two policy generations live side by side in every table.  The loader
+ * fills the inactive one completely and then flips pw_config.active_gen;
+ * a packet reads active_gen once and uses only that generation's rows.
+ */
+#define PW_NGEN 2
+
+enum pw_dir {
+	PW_DIR_INGRESS = 0, /* checked at the destination role's hosts */
+	PW_DIR_EGRESS = 1,  /* checked at the source role's hosts */
+	PW_NDIR = 2,
+};
+
+/*
+ * Protocol index used to select a port table.  Counter keys carry the IP
+ * protocol number instead (6, 17, 132, 1, 58, or anything else seen).
+ * For ICMP and ICMPv6 the "port" is the message type (0-255).
+ */
+enum pw_proto_idx {
+	PW_P_TCP = 0,
+	PW_P_UDP = 1,
+	PW_P_SCTP = 2,
+	PW_P_ICMP = 3,
+	PW_P_ICMPV6 = 4,
+	PW_NPROTO = 5,
+};
+
+#define PW_IPPROTO_ICMP 1
+#define PW_IPPROTO_TCP 6
+#define PW_IPPROTO_UDP 17
+#define PW_IPPROTO_ICMPV6 58
+#define PW_IPPROTO_SCTP 132
+
+/* ------------------------------------------------------------------ */
+/* Verdicts, modes, reasons (append-only)                              */
+/* ------------------------------------------------------------------ */
+
+/* The verdict part of a counter key. */
+enum pw_verdict {
+	PW_VERDICT_ALLOW = 0, /* a rule allows it */
+	PW_VERDICT_AUDIT = 1, /* violation, passed because the mode is audit */
+	PW_VERDICT_DROP = 2,  /* violation, dropped because the mode is enforce */
+	PW_VERDICT_REPLY = 3, /* reply of a tracked flow (egress/flow issue) */
+	PW_NVERDICT = 4,
+};
+
+/* Host mode (pw_config.mode) and per-rule override (pw_rule_entry.mode). */
+enum pw_mode {
+	PW_MODE_HOST = 0,    /* rule entries only: follow the host's mode */
+	PW_MODE_AUDIT = 1,
+	PW_MODE_ENFORCE = 2,
+};
+
+/*
+ * Why a packet was not (or not only) judged by a rule.  Each has its own
+ * per-CPU counter in pw_reasons.  PW_REASON_CLASSIFIED counts packets that
+ * went through the role/port lookup.
+ */
+enum pw_reason {
+	PW_REASON_CLASSIFIED = 0,      /* judged by the policy */
+	PW_REASON_ARP = 1,             /* ARP: always passes */
+	PW_REASON_NON_IP = 2,          /* other ethertype: always passes */
+	PW_REASON_TRUNC_L2 = 3,        /* Ethernet or VLAN header cut short */
+	PW_REASON_VLAN_TOO_DEEP = 4,   /* more than PW_MAX_VLAN tags */
+	PW_REASON_TRUNC_L3 = 5,        /* IPv4/IPv6 header cut short */
+	PW_REASON_BAD_L3 = 6,          /* IPv4 IHL < 5 or version mismatch */
+	PW_REASON_FRAG_NONFIRST = 7,   /* fragment with offset > 0: no L4 header */
+	PW_REASON_EXTHDR_TOO_DEEP = 8, /* IPv6 chain longer than PW_MAX_EXTHDR */
+	PW_REASON_TRUNC_L4 = 9,        /* L4 header (or IPv6 ext header) cut short */
+	PW_REASON_ICMP_PMTU = 10,      /* frag-needed / packet-too-big: always passes */
+	PW_REASON_NDP = 11,            /* ICMPv6 133-137: always passes */
+	PW_REASON_UNNAMED_FULL = 12,   /* pw_unnamed was full: counted here only */
+	PW_NREASON = 13,
+};
+
+/*
+ * Reasons whose verdict the operator may choose (pw_config.unchecked_drop):
+ * bit (1 << reason) set means "drop when the host is in enforce mode".
+ * ARP, non-IP, PMTU and NDP always pass: dropping them breaks the host.
+ */
+#define PW_REASON_DROPPABLE_MASK                                              \
+	((1U << PW_REASON_TRUNC_L2) | (1U << PW_REASON_VLAN_TOO_DEEP) |       \
+	 (1U << PW_REASON_TRUNC_L3) | (1U << PW_REASON_BAD_L3) |              \
+	 (1U << PW_REASON_FRAG_NONFIRST) | (1U << PW_REASON_EXTHDR_TOO_DEEP) | \
+	 (1U << PW_REASON_TRUNC_L4))
+
+/* Default: in enforce mode drop what cannot be checked, except non-first
+ * fragments (their first fragment was judged; dropping it kills the datagram). */
+#define PW_UNCHECKED_DROP_DEFAULT \
+	(PW_REASON_DROPPABLE_MASK & ~(1U << PW_REASON_FRAG_NONFIRST))
+
+/* ------------------------------------------------------------------ */
+/* Limits                                                              */
+/* ------------------------------------------------------------------ */
+
+#define PW_MAX_VLAN 2          /* 802.1Q / 802.1ad tags parsed */
+#define PW_MAX_EXTHDR 6        /* IPv6 extension headers walked */
+#define PW_MAX_ROLES 256       /* role ids 0..255, 0 = unknown */
+#define PW_MAX_RULES 65535     /* rule ids 1..65535, 0 = no rule */
+#define PW_MAX_V6_PLENS 16     /* distinct IPv6 prefix lengths per generation */
+#define PW_ROLE_NAME_MAX 32    /* including the NUL */
+
+#define PW_ROLE_UNKNOWN 0
+#define PW_RULE_NONE 0
+
+/* Default capacities; the loader sizes maps from the policy (see docs). */
+#define PW_DEFAULT_ROLE_CAP 64
+#define PW_DEFAULT_SEG_CAP 1024
+#define PW_DEFAULT_V4_GROUP_CAP 4096
+#define PW_DEFAULT_V6_CAP 65536
+#define PW_DEFAULT_SLOT_CAP 16384
+#define PW_DEFAULT_UNNAMED_CAP 4096
+
+/* ------------------------------------------------------------------ */
+/* Map: pw_config (ARRAY, 1 entry)                                     */
+/* ------------------------------------------------------------------ */
+
+struct pw_config {
+	__u32 active_gen;     /* 0 or 1; the only field a flip writes */
+	__u32 mode;           /* PW_MODE_AUDIT or PW_MODE_ENFORCE */
+	__u64 enforce_deadline_ns; /* CLOCK_MONOTONIC; 0 = none. Past it, enforce acts as audit */
+	__u32 unchecked_drop; /* bitmask of enum pw_reason, see above */
+	__u32 flags;          /* reserved, 0 */
+	__u64 reserved[4];
+};
+_Static_assert(sizeof(struct pw_config) == 56, "pw_config layout");
+
+/* ------------------------------------------------------------------ */
+/* Map: pw_gen (ARRAY, PW_NGEN entries) - per-generation scalars        */
+/* ------------------------------------------------------------------ */
+
+struct pw_gen_info {
+	__u32 v6_nplens;                 /* entries used in v6_plens */
+	__u8 v6_plens[PW_MAX_V6_PLENS];  /* present IPv6 prefix lengths, longest first */
+	__u32 nsegs[PW_NDIR];            /* segments used, for bounds in user space */
+	__u32 nroles;                    /* role ids used (max id + 1) */
+	__u32 pad;
+	__u64 policy_digest;             /* FNV-1a of the compiled tables */
+};
+_Static_assert(sizeof(struct pw_gen_info) == 48, "pw_gen_info layout");
+
+/* ------------------------------------------------------------------ */
+/* Maps: pw_v4_tbl16, pw_v4_tbl8 (ARRAY of __u32) - IPv4 DIR-16-8-8     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * An IPv4 source address resolves to a role in at most three array reads:
+ * tbl16[gen][addr >> 16], and when that entry has PW_V4_GROUP set, the
+ * entry (addr >> 8) & 0xff of the 256-wide group it names, and once more for
+ * the last octet.  Entries without PW_V4_GROUP hold a role id.  Cost does not
+ * depend on how many prefixes the inventory has.
+ */
+#define PW_V4_GROUP 0x80000000U
+#define PW_V4_TBL16_SIZE 65536U
+#define PW_V4_GROUP_SIZE 256U
+
+static inline __u32 pw_v4_tbl16_index(__u32 gen, __u32 addr_hbo)
+{
+	return gen * PW_V4_TBL16_SIZE + (addr_hbo >> 16);
+}
+
+/* group numbers are relative to a generation */
+static inline __u32 pw_v4_tbl8_index(__u32 gen, __u32 group_cap, __u32 group,
+				     __u32 byte)
+{
+	return (gen * group_cap + group) * PW_V4_GROUP_SIZE + (byte & 0xff);
+}
+
+/* ------------------------------------------------------------------ */
+/* Map: pw_v6 (HASH) - IPv6 prefixes, one lookup per present length    */
+/* ------------------------------------------------------------------ */
+
+struct pw_v6_key {
+	__u8 gen;
+	__u8 plen;
+	__u16 pad;
+	__u8 addr[16]; /* masked to plen, network order */
+};
+_Static_assert(sizeof(struct pw_v6_key) == 20, "pw_v6_key layout");
+
+/* value: __u32 role id */
+
+/* ------------------------------------------------------------------ */
+/* Map: pw_ports (ARRAY of pw_port_row) - port -> segment               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Every port of a protocol in a direction maps to a segment id: a maximal
+ * run of ports that the policy treats alike and that one port item of a
+ * rule named (a single port, or a range).  Segment 0 means "no rule names
+ * this port".  Ranges thus cost one array read, like single ports.
+ * Rows hold 32 ports so that a row is one 64-byte cache line.
+ */
+#define PW_PORTS_PER_ROW 32U
+#define PW_PORT_ROWS (65536U / PW_PORTS_PER_ROW) /* 2048 */
+#define PW_SEG_NONE 0
+
+struct pw_port_row {
+	__u16 seg[PW_PORTS_PER_ROW];
+};
+_Static_assert(sizeof(struct pw_port_row) == 64, "pw_port_row layout");
+
+static inline __u32 pw_port_row_index(__u32 gen, __u32 dir, __u32 proto_idx,
+				      __u32 port)
+{
+	return ((gen * PW_NDIR + dir) * PW_NPROTO + proto_idx) * PW_PORT_ROWS +
+	       ((port & 0xffff) / PW_PORTS_PER_ROW);
+}
+
+/* ------------------------------------------------------------------ */
+/* Map: pw_rules (ARRAY of pw_rule_entry) - (segment, role) -> verdict  */
+/* ------------------------------------------------------------------ */
+
+enum pw_entry_flags {
+	PW_ENTRY_ALLOW = 1 << 0,    /* a rule allows this role on this segment */
+	PW_ENTRY_LOOPBACK = 1 << 1, /* loopback-only port: from the wire = violation */
+};
+
+/*
+ * rule_id: the allowing rule, or for a violation the first rule (in file
+ * order) that names the segment; its mode decides audit vs drop.
+ * slot: counter slot of (dir, role, proto, segment); the per-CPU counter
+ * index is slot * PW_NVERDICT + verdict.
+ */
+struct pw_rule_entry {
+	__u16 rule_id;
+	__u8 flags;
+	__u8 mode; /* enum pw_mode */
+	__u32 slot;
+};
+_Static_assert(sizeof(struct pw_rule_entry) == 8, "pw_rule_entry layout");
+
+static inline __u32 pw_rule_index(__u32 gen, __u32 dir, __u32 seg_cap,
+				  __u32 role_cap, __u32 seg, __u32 role)
+{
+	return ((gen * PW_NDIR + dir) * seg_cap + seg) * role_cap + role;
+}
+
+/* ------------------------------------------------------------------ */
+/* Counters                                                            */
+/* ------------------------------------------------------------------ */
+
+struct pw_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+_Static_assert(sizeof(struct pw_counter) == 16, "pw_counter layout");
+
+/*
+ * What a counter counts.  Slot counters (pw_counters, PERCPU_ARRAY) are
+ * described by pw_slots[slot] (ARRAY, written by the loader only, read by
+ * the CLI); slots are stable across reloads so counters survive them.
+ * Violations on ports that no rule names are counted in pw_unnamed
+ * (PERCPU_HASH, bounded) under the same key with port_lo == port_hi.
+ */
+struct pw_counter_key {
+	__u8 dir;     /* enum pw_dir */
+	__u8 proto;   /* IP protocol number */
+	__u16 role;   /* source role on ingress, destination role on egress */
+	__u16 port_lo;
+	__u16 port_hi;
+	__u8 verdict; /* enum pw_verdict; unused (0) in pw_slots */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct pw_counter_key) == 12, "pw_counter_key layout");
+
+static inline __u32 pw_counter_index(__u32 slot, __u32 verdict)
+{
+	return slot * PW_NVERDICT + verdict;
+}
+
+/* ------------------------------------------------------------------ */
+/* Map: pw_role_names (ARRAY, role_cap entries) - stable role ids        */
+/* ------------------------------------------------------------------ */
+
+/* Written by the loader; role ids are kept across reloads by name. */
+struct pw_role_name {
+	char name[PW_ROLE_NAME_MAX];
+};
+_Static_assert(sizeof(struct pw_role_name) == 32, "pw_role_name layout");
+
+#endif /* PORTWARDEN_H */
