@@ -579,7 +579,6 @@ static void parse_include_stmt(struct stmt *st)
 struct port_item {
 	uint16_t lo, hi;
 	int line, col;
-	int order;
 };
 
 struct rule_ctx {
@@ -707,18 +706,7 @@ static void add_port_item(struct stmt *st, struct rule_ctx *rc,
 	pi->hi = (uint16_t)hi;
 	pi->line = x->line;
 	pi->col = x->col;
-	pi->order = rc->nitems++;
-}
-
-static int cmp_port_item(const void *a, const void *b)
-{
-	const struct port_item *x = a, *y = b;
-
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	if (x->hi != y->hi)
-		return x->hi < y->hi ? -1 : 1;
-	return x->order - y->order;
+	rc->nitems++;
 }
 
 static void format_ports(const struct port_item *p, char *buf, size_t len)
@@ -729,35 +717,33 @@ static void format_ports(const struct port_item *p, char *buf, size_t len)
 		snprintf(buf, len, "%u-%u", p->lo, p->hi);
 }
 
-/* Overlapping items are harmless but usually a typo: warn at the later one. */
+/*
+ * Overlapping items are harmless but usually a typo: warn once per item
+ * that overlaps an earlier one.  Port lists are short; pairs are cheap.
+ */
 static void warn_port_overlaps(struct stmt *st, const struct rule_ctx *rc)
 {
-	struct port_item *s;
-	const struct port_item *widest = NULL;
+	for (int j = 1; j < rc->nitems; j++) {
+		const struct port_item *y = &rc->items[j];
+		struct pw_loc loc = { st->file, y->line, y->col };
+		char a[16], b[16];
 
-	if (rc->nitems < 2)
-		return;
-	s = pw_xmalloc((size_t)rc->nitems * sizeof(*s));
-	memcpy(s, rc->items, (size_t)rc->nitems * sizeof(*s));
-	qsort(s, (size_t)rc->nitems, sizeof(*s), cmp_port_item);
-	for (int k = 0; k < rc->nitems; k++) {
-		if (widest && s[k].lo <= widest->hi) {
-			const struct port_item *late, *early;
-			char a[16], b[16];
+		for (int i = 0; i < j; i++) {
+			const struct port_item *x = &rc->items[i];
 
-			late = s[k].order > widest->order ? &s[k] : widest;
-			early = late == widest ? &s[k] : widest;
-			format_ports(late, a, sizeof(a));
-			format_ports(early, b, sizeof(b));
-			pw_warn(st->d,
-				&(struct pw_loc){ st->file, late->line, late->col },
-				"'%s' overlaps '%s' earlier in the port list",
-				a, b);
+			if (y->lo > x->hi || x->lo > y->hi)
+				continue;
+			format_ports(y, a, sizeof(a));
+			format_ports(x, b, sizeof(b));
+			if (x->lo == y->lo && x->hi == y->hi)
+				pw_warn(st->d, &loc, "'%s' listed twice", a);
+			else
+				pw_warn(st->d, &loc,
+					"'%s' overlaps '%s' earlier in the list",
+					a, b);
+			break;
 		}
-		if (!widest || s[k].hi > widest->hi)
-			widest = &s[k];
 	}
-	free(s);
 }
 
 static void parse_ports(struct stmt *st, struct rule_ctx *rc)
@@ -910,7 +896,7 @@ enum { OPT_BIDIR, OPT_IF, OPT_MODE, OPT_NOTE, NOPT };
 static const char *const opt_names[NOPT] = { "bidirectional", "if", "mode",
 					     "note" };
 
-static void parse_tags(struct stmt *st, struct rule_ctx *rc)
+static int parse_tags(struct stmt *st, struct rule_ctx *rc)
 {
 	struct pw_policy *pol = st->ps->pol;
 	struct token *t = cur(st);
@@ -920,7 +906,7 @@ static void parse_tags(struct stmt *st, struct rule_ctx *rc)
 	if (t->kind != TOK_WORD || is_clause_word(t)) {
 		pw_error(st->d, AT(st, t, 0),
 			 "expected tag names after 'if', found %s", desc(t, b));
-		return;
+		return -1;
 	}
 	take_list(st, &it);
 	rc->r.tags = pw_xcalloc((size_t)it.n, sizeof(*rc->r.tags));
@@ -945,9 +931,10 @@ static void parse_tags(struct stmt *st, struct rule_ctx *rc)
 		rc->r.tags[rc->r.ntags++] = tag;
 	}
 	items_free(&it);
+	return 0;
 }
 
-static void parse_mode(struct stmt *st, struct rule_ctx *rc)
+static int parse_mode(struct stmt *st, struct rule_ctx *rc)
 {
 	struct token *t = cur(st);
 	char b[TOK_DESC_MAX];
@@ -963,12 +950,13 @@ static void parse_mode(struct stmt *st, struct rule_ctx *rc)
 		pw_error(st->d, AT(st, t, 0),
 			 "expected audit or enforce after 'mode', found %s",
 			 desc(t, b));
-		return;
+		return -1;
 	}
 	st->i++;
+	return 0;
 }
 
-static void parse_note(struct stmt *st, struct rule_ctx *rc)
+static int parse_note(struct stmt *st, struct rule_ctx *rc)
 {
 	struct token *t = cur(st);
 	char b[TOK_DESC_MAX];
@@ -977,18 +965,23 @@ static void parse_note(struct stmt *st, struct rule_ctx *rc)
 		pw_error(st->d, AT(st, t, 0),
 			 "expected the note in double quotes after 'note', found %s",
 			 desc(t, b));
-		return;
+		return -1;
 	}
 	rc->r.note = pw_xstrdup(t->text);
 	st->i++;
+	return 0;
 }
 
-/* Options in any order, each at most once.  Returns -1 on a stray token. */
+/*
+ * Options in any order, each at most once.  Stops at the first token that
+ * is out of place: what follows it would only give confusing errors.
+ */
 static int parse_options(struct stmt *st, struct rule_ctx *rc)
 {
 	char b[TOK_DESC_MAX];
+	int err = 0;
 
-	while (cur(st)->kind != TOK_EOL) {
+	while (!err && cur(st)->kind != TOK_EOL) {
 		struct token *t = cur(st);
 		int o;
 
@@ -1018,13 +1011,13 @@ static int parse_options(struct stmt *st, struct rule_ctx *rc)
 		else if (o == OPT_BIDIR)
 			rc->r.bidirectional = true;
 		else if (o == OPT_IF)
-			parse_tags(st, rc);
+			err = parse_tags(st, rc);
 		else if (o == OPT_MODE)
-			parse_mode(st, rc);
+			err = parse_mode(st, rc);
 		else
-			parse_note(st, rc);
+			err = parse_note(st, rc);
 	}
-	return 0;
+	return err;
 }
 
 /* ------------------------------------------------------------------ */
