@@ -116,6 +116,12 @@ grep -q "digest *$digest_json" "$tmp/out" || fail "text and JSON digests differ"
 # an abbreviated command
 run 0 "$pw" ch "${rm_args[@]}" --role db
 
+# a note that needs every kind of escape comes back intact
+printf 'role a "a"\nallow tcp 80 from a to a note "say \\"hi\\" \\\\ tab\there \303\274"\n' \
+	>"$tmp/escape.policy"
+run 0 "$pw" check --policy "$tmp/escape.policy" --role a -j && valid_json "escapes" &&
+	json_has "d['rules'][0]['note'] == 'say \"hi\" \\\\ tab\\there \\u00fc'"
+
 # --------------------------------------------------------------- errors --
 
 printf 'role a "a"\n\nallow tcp 99999 from a to a note "x"\n' >"$tmp/bad.policy"

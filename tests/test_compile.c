@@ -316,7 +316,8 @@ static void test_egress(void **state)
 	assert_allow(c, EG, PW_P_TCP, 3306, "b", 1);
 	assert_violation(c, EG, PW_P_TCP, 3306, "c", 1, PW_MODE_HOST);
 	assert_violation(c, EG, PW_P_TCP, 3306, "unknown", 1, PW_MODE_HOST);
-	assert_int_equal(seg(c, EG, PW_P_TCP, 4000), seg(c, EG, PW_P_TCP, 4003));
+	assert_int_equal(seg(c, EG, PW_P_TCP, 4000),
+			 seg(c, EG, PW_P_TCP, 4003));
 	assert_int_equal(seg(c, EG, PW_P_TCP, 4004), 0);
 	assert_allow(c, EG, PW_P_UDP, 53, "b", 4);
 	assert_violation(c, EG, PW_P_UDP, 53, "a", 4, PW_MODE_HOST);
@@ -378,6 +379,9 @@ static void test_loopback_wins(void **state)
 		}
 	}
 	assert_allow(c, IN, PW_P_TCP, 10005, "op", 3);
+	assert_true(has_diag(&f.d, PW_DIAG_WARNING,
+			     "rule 1 allows tcp 2003, but loopback rule 2 makes it loopback-only"));
+	assert_int_equal(f.d.nwarnings, 1);
 	/* loopback never judges egress */
 	assert_int_equal(seg(c, EG, PW_P_UDP, 2003), 0);
 	assert_allow(c, EG, PW_P_TCP, 2003, "repman", 1);
@@ -421,6 +425,7 @@ static void test_modes(void **state)
 	assert_violation(c, IN, PW_P_TCP, 22, "c", 3, PW_MODE_AUDIT);
 	assert_true(has_diag(&f.d, PW_DIAG_WARNING,
 			     "rule 1 (mode enforce) and rule 2 (mode host) both name tcp 3306 on ingress"));
+	assert_int_equal(f.d.nwarnings, 1);
 	fx_free(&f);
 }
 
@@ -629,8 +634,10 @@ static void test_v6_plen_limit(void **state)
 	/* The inventory parser already refuses a 17th length; the compiler
 	 * checks again: add one behind the parser's back. */
 	{
-		struct pw_compile_opts o = { .host_roles = (const char *const *)f.roles,
-					     .nhost_roles = f.nroles };
+		struct pw_compile_opts o = {
+			.host_roles = (const char *const *)f.roles,
+			.nhost_roles = f.nroles,
+		};
 		struct pw_inv_entry *v;
 		const char *why;
 
@@ -664,6 +671,7 @@ static void test_prev_roles_and_slots(void **state)
 	const struct pw_compiled *c;
 	const struct pw_rule_entry *e1, *e2;
 	uint32_t old_b_slot;
+	unsigned s3306;
 
 	fx_compile(&f1,
 		   "role a \"a\"\nrole b \"b\"\nrole c \"c\"\n"
@@ -696,8 +704,8 @@ static void test_prev_roles_and_slots(void **state)
 	assert_int_equal(ent(c, IN, PW_P_TCP, 3306, "unknown")->slot,
 			 ent(&f1.c, IN, PW_P_TCP, 3306, "unknown")->slot);
 	/* b (id 2) is reserved: its cell keeps its slot and key */
-	assert_int_equal(pw_compiled_entry(c, IN, seg(c, IN, PW_P_TCP, 3306), 2)->slot,
-			 old_b_slot);
+	s3306 = seg(c, IN, PW_P_TCP, 3306);
+	assert_int_equal(pw_compiled_entry(c, IN, s3306, 2)->slot, old_b_slot);
 	/* new keys after the old ones, in (dir, seg, role) order: tcp 22 is
 	 * segment 1 (5 roles), 3306 segment 2 (d is new there) */
 	assert_int_equal(seg(c, IN, PW_P_TCP, 22), 1);

@@ -143,17 +143,18 @@ static char *name_list(const struct pw_policy *pol, bool roles)
 {
 	size_t len = 1, off = 0;
 	int i, n = roles ? pol->nroles : pol->ntags;
+	const char *name;
 	char *s;
 
-	for (i = 0; i < n; i++)
-		len += strlen(roles ? pol->roles[i].name : pol->tags[i].name) + 2;
+	for (i = 0; i < n; i++) {
+		name = roles ? pol->roles[i].name : pol->tags[i].name;
+		len += strlen(name) + 2;
+	}
 	s = malloc(len);
 	if (!s)
 		return NULL;
 	s[0] = '\0';
 	for (i = 0; i < n; i++) {
-		const char *name;
-
 		if (roles && pol->roles[i].implicit)
 			continue;
 		name = roles ? pol->roles[i].name : pol->tags[i].name;
@@ -257,7 +258,8 @@ static int assign_role_ids(struct compile_ctx *cx)
 	int i;
 
 	if (prev && prev->roles)
-		nprev = prev->nroles < PW_MAX_ROLES ? prev->nroles : PW_MAX_ROLES;
+		nprev = prev->nroles < PW_MAX_ROLES ? prev->nroles :
+						      PW_MAX_ROLES;
 	for (id = 1; id < nprev; id++) {
 		if (prev->roles[id].name[0]) {
 			taken[id] = true;
@@ -385,7 +387,8 @@ static void find_applicable(struct compile_ctx *cx)
 			a = 0;
 			if (peers_hold_host(cx, here, nhere)) {
 				a |= APPLY_FWD;
-				add_peers(cx, &cx->peers[dir][i], there, nthere);
+				add_peers(cx, &cx->peers[dir][i], there,
+					  nthere);
 			}
 			if (r->bidirectional &&
 			    peers_hold_host(cx, there, nthere)) {
@@ -541,36 +544,68 @@ static void segment_text(const struct seg_def *s, char *buf, size_t len)
 			 s->lo, s->hi);
 }
 
-/*
- * Violations on a segment follow the first rule naming it; a later rule
- * with another mode there is silently outvoted, which the author should
- * hear about (once per pair of rules).
- */
-static void check_modes(struct compile_ctx *cx, int dir,
-			const struct seg_def *s, const struct pw_rule *first,
-			const struct pw_rule *r)
+/* Is one of @r's port items exactly segment @s (nothing else of it)? */
+static bool item_is_segment(const struct pw_rule *r, const struct seg_def *s)
+{
+	const struct pw_port_range *items;
+	int i, n;
+
+	items = rule_items(r, s->proto_idx, &n);
+	for (i = 0; i < n; i++)
+		if (items[i].lo == s->lo && items[i].hi == s->hi)
+			return true;
+	return false;
+}
+
+/* Report each pair of rules once, however many segments they share. */
+static bool first_report(struct compile_ctx *cx, uint32_t a, uint32_t b)
 {
 	struct mode_pair *v;
-	char what[48];
 	int i;
 
-	if (first->mode == r->mode)
-		return;
 	for (i = 0; i < cx->nwarned; i++)
-		if (cx->warned[i].a == first->id && cx->warned[i].b == r->id)
-			return;
+		if (cx->warned[i].a == a && cx->warned[i].b == b)
+			return false;
 	v = realloc(cx->warned, (cx->nwarned + 1) * sizeof(*v));
 	if (!v)
-		return;
+		return false;
 	cx->warned = v;
-	v[cx->nwarned++] = (struct mode_pair){ first->id, r->id };
+	v[cx->nwarned++] = (struct mode_pair){ a, b };
+	return true;
+}
+
+/*
+ * Two ways a rule can be outvoted on a segment without the author
+ * noticing: a loopback rule there makes an allow of just that port moot,
+ * and without one, violations follow the first rule naming the segment, so a later
+ * rule's different mode does not apply.
+ */
+static void check_outvoted(struct compile_ctx *cx, int dir,
+			   const struct seg_def *s, const struct pw_rule *first,
+			   const struct pw_rule *loop, const struct pw_rule *r)
+{
+	char what[48];
+
 	segment_text(s, what, sizeof(what));
+	if (loop) {
+		/* a range that merely spans a loopback port is expected */
+		if (r->kind == PW_RULE_ALLOW && item_is_segment(r, s) &&
+		    first_report(cx, loop->id, r->id))
+			pw_warn(cx->d, &r->loc,
+				"rule %u allows %s, but loopback rule %u makes it loopback-only on this host: the allow has no effect here",
+				r->id, what, loop->id);
+		return;
+	}
+	if (r == first || r->mode == first->mode ||
+	    !first_report(cx, first->id, r->id))
+		return;
 	pw_warn(cx->d, &r->loc,
 		"rule %u (mode %s) and rule %u (mode %s) both name %s on %s; violations there take the mode of rule %u, the first",
 		first->id, mode_name(first->mode), r->id, mode_name(r->mode),
 		what, dir_name(dir), first->id);
 }
 
+/* Entries of one segment: allowed roles, then violations for the rest. */
 static void judge_segment(struct compile_ctx *cx, int dir, uint32_t seg)
 {
 	struct pw_compiled *out = cx->out;
@@ -587,8 +622,6 @@ static void judge_segment(struct compile_ctx *cx, int dir, uint32_t seg)
 			continue;
 		if (!first)
 			first = r;
-		else
-			check_modes(cx, dir, s, first, r);
 		if (r->kind == PW_RULE_LOOPBACK) {
 			if (!loop)
 				loop = r;
@@ -604,6 +637,11 @@ static void judge_segment(struct compile_ctx *cx, int dir, uint32_t seg)
 				.mode = r->mode,
 			};
 		}
+	}
+	for (i = 0; i < cx->pol->nrules; i++) {
+		r = &cx->pol->rules[i];
+		if (cx->apply[dir][i] && rule_names(r, s->proto_idx, s->lo))
+			check_outvoted(cx, dir, s, first, loop, r);
 	}
 	for (role = 0; role < out->nroles; role++) {
 		if (loop) /* from the wire, a loopback port is always wrong */
@@ -812,24 +850,30 @@ static int collect_prefixes(struct compile_ctx *cx, int family,
 	return 0;
 }
 
+static void report_two_roles(struct compile_ctx *cx, const struct addr_ref *a,
+			     const struct addr_ref *b)
+{
+	char buf[PW_PREFIX_STRLEN];
+
+	pw_prefix_format(&b->prefix, buf, sizeof(buf));
+	pw_error(cx->d, b->loc,
+		 "%s has two roles, '%s' and '%s': an address has one role",
+		 buf, cx->pol->roles[a->policy_role].name,
+		 cx->pol->roles[b->policy_role].name);
+}
+
 /*
  * After sorting, equal prefixes are neighbours: under one role that is a
  * harmless repeat (dropped), under two it is an error.
  */
 static int drop_duplicates(struct compile_ctx *cx, struct addr_ref *v, int *n)
 {
-	char buf[PW_PREFIX_STRLEN];
 	int i, k = 0, bad = 0;
 
 	for (i = 0; i < *n; i++) {
 		if (k && pw_prefix_equal(&v[k - 1].prefix, &v[i].prefix)) {
 			if (v[k - 1].role != v[i].role) {
-				pw_prefix_format(&v[i].prefix, buf, sizeof(buf));
-				pw_error(cx->d, v[i].loc,
-					 "%s has two roles, '%s' and '%s': an address has one role",
-					 buf,
-					 cx->pol->roles[v[k - 1].policy_role].name,
-					 cx->pol->roles[v[i].policy_role].name);
+				report_two_roles(cx, &v[k - 1], &v[i]);
 				bad = -1;
 			}
 			continue;
@@ -894,7 +938,8 @@ static int v4_insert(struct pw_compiled *out, const struct addr_ref *a)
 		return h;
 	count = 1U << (32 - plen);
 	for (i = 0; i < count; i++)
-		out->v4_tbl8[h * PW_V4_GROUP_SIZE + (addr & 0xff) + i] = a->role;
+		out->v4_tbl8[h * PW_V4_GROUP_SIZE + (addr & 0xff) + i] =
+			a->role;
 	return 0;
 }
 
@@ -995,6 +1040,17 @@ static bool symmetric(const struct pw_rule *r)
 	return true;
 }
 
+static void add_effective(struct pw_compiled *out, int *n,
+			  const struct pw_rule *r, int dir, bool reversed)
+{
+	struct pw_effective_rule *e = &out->effective[(*n)++];
+
+	e->rule_id = r->id;
+	e->dir = dir;
+	e->rule = r;
+	e->reversed = reversed;
+}
+
 static int list_effective(struct compile_ctx *cx)
 {
 	struct pw_compiled *out = cx->out;
@@ -1011,13 +1067,9 @@ static int list_effective(struct compile_ctx *cx)
 
 			r = &cx->pol->rules[i];
 			if (a & APPLY_FWD)
-				out->effective[n++] = (struct pw_effective_rule){
-					r->id, dir, r, false
-				};
+				add_effective(out, &n, r, dir, false);
 			if (a & APPLY_REV && !(a & APPLY_FWD && symmetric(r)))
-				out->effective[n++] = (struct pw_effective_rule){
-					r->id, dir, r, true
-				};
+				add_effective(out, &n, r, dir, true);
 		}
 	}
 	out->neffective = n;
@@ -1178,7 +1230,8 @@ uint64_t pw_compiled_digest(const struct pw_compiled *c)
 	h = fnv_u32(h, c->v4_ngroups);
 	if (c->v4_tbl8)
 		h = fnv(h, c->v4_tbl8,
-			(size_t)c->v4_ngroups * PW_V4_GROUP_SIZE * sizeof(__u32));
+			(size_t)c->v4_ngroups * PW_V4_GROUP_SIZE *
+				sizeof(__u32));
 	h = fnv_u32(h, c->nv6);
 	if (c->v6)
 		h = fnv(h, c->v6, c->nv6 * sizeof(*c->v6));
@@ -1222,7 +1275,8 @@ uint16_t pw_compiled_seg(const struct pw_compiled *c, unsigned dir,
 		.seg[port % PW_PORTS_PER_ROW];
 }
 
-uint32_t pw_compiled_role_v4(const struct pw_compiled *c, const uint8_t addr[4])
+uint32_t pw_compiled_role_v4(const struct pw_compiled *c,
+			     const uint8_t addr[4])
 {
 	__u32 v;
 
@@ -1236,7 +1290,8 @@ uint32_t pw_compiled_role_v4(const struct pw_compiled *c, const uint8_t addr[4])
 	return v;
 }
 
-uint32_t pw_compiled_role_v6(const struct pw_compiled *c, const uint8_t addr[16])
+uint32_t pw_compiled_role_v6(const struct pw_compiled *c,
+			     const uint8_t addr[16])
 {
 	struct pw_v6_entry probe = { 0 };
 	const struct pw_v6_entry *hit;

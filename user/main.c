@@ -228,7 +228,7 @@ const struct pw_cmd pw_cmd_help = {
 static const struct pw_cmd *find_command(const char *name)
 {
 	const struct pw_cmd *hit = NULL;
-	size_t i, len = strlen(name), nhits = 0;
+	size_t i, len = strlen(name), nhits = 0, len_list;
 	char list[256] = "";
 
 	for (i = 0; i < NCOMMANDS; i++) {
@@ -237,8 +237,9 @@ static const struct pw_cmd *find_command(const char *name)
 		if (len && !strncmp(commands[i]->name, name, len)) {
 			hit = commands[i];
 			nhits++;
-			snprintf(list + strlen(list), sizeof(list) - strlen(list),
-				 "%s%s", strlen(list) ? ", " : "",
+			len_list = strlen(list);
+			snprintf(list + len_list, sizeof(list) - len_list,
+				 "%s%s", len_list ? ", " : "",
 				 commands[i]->name);
 		}
 	}
