@@ -24,6 +24,7 @@ struct check_args {
 	int nroles;
 	char **tags;
 	int ntags;
+	int mode; /* from a profile; PW_MODE_HOST when none */
 };
 
 struct check_run {
@@ -470,6 +471,8 @@ static void print_header(const struct check_run *cr,
 		for (i = 0; i < a->ntags; i++)
 			pw_json_string(j, NULL, a->tags[i]);
 		pw_json_end_array(j);
+		if (a->mode != PW_MODE_HOST)
+			pw_json_string(j, "mode", mode_text(a->mode));
 		pw_json_end_object(j);
 		return;
 	}
@@ -482,7 +485,10 @@ static void print_header(const struct check_run *cr,
 	printf("; tags:");
 	for (i = 0; i < a->ntags; i++)
 		printf(" %s", a->tags[i]);
-	printf("%s\n\n", a->ntags ? "" : " none");
+	printf("%s", a->ntags ? "" : " none");
+	if (a->mode != PW_MODE_HOST)
+		printf("; mode: %s (from the profile)", mode_text(a->mode));
+	printf("\n\n");
 }
 
 static void print_report(const struct check_run *cr,
@@ -606,6 +612,7 @@ static int apply_profile(struct check_args *a, struct pw_profile *prof,
 	for (i = 0; i < prof->ntags; i++)
 		if (pw_cli_split_list(prof->tags[i], &a->tags, &a->ntags))
 			return -1;
+	a->mode = prof->mode;
 	return 0;
 }
 

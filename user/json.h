@@ -81,8 +81,10 @@ void pw_out_close_array(void);
 
 /*
  * Print a field.  In text mode @fmt is a printf format for the one value
- * (it may carry labels and padding, e.g. "%-8s"); in JSON mode @key names
- * the value (NULL inside arrays).  @kind restricts the modes.
+ * (it may carry labels and padding): "%s" for strings and bools (printed
+ * "yes"/"no"), "%llu" for unsigned, "%lld" for signed values; a NULL @fmt
+ * prints nothing.  In JSON mode @key names the value (NULL inside arrays).
+ * @kind restricts the modes.
  */
 void pw_print_string(int kind, const char *key, const char *fmt,
 		     const char *value);
