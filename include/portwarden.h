@@ -122,7 +122,7 @@ enum pw_reason {
 #define PW_MAX_ROLES 256       /* role ids 0..255, 0 = unknown */
 #define PW_MAX_RULES 65535     /* rule ids 1..65535, 0 = no rule */
 #define PW_MAX_V6_PLENS 16     /* distinct IPv6 prefix lengths per generation */
-#define PW_ROLE_NAME_MAX 32    /* including the NUL */
+#define PW_ROLE_NAME_MAX 48    /* including the NUL; fits a literal IPv6 /128 */
 
 #define PW_ROLE_UNKNOWN 0
 #define PW_RULE_NONE 0
@@ -301,6 +301,6 @@ static inline __u32 pw_counter_index(__u32 slot, __u32 verdict)
 struct pw_role_name {
 	char name[PW_ROLE_NAME_MAX];
 };
-_Static_assert(sizeof(struct pw_role_name) == 32, "pw_role_name layout");
+_Static_assert(sizeof(struct pw_role_name) == 48, "pw_role_name layout");
 
 #endif /* PORTWARDEN_H */
