@@ -122,8 +122,9 @@ static void parse_range(struct iparser *ip, int role, const struct token *t)
 	char *a = pw_xstrndup(t->text, flen);
 	int bad;
 
-	bad = range_end(ip, t, 0, a, &first) < 0;
-	bad |= range_end(ip, t, flen + 1, dash + 1, &last) < 0;
+	/* One error per range is enough. */
+	bad = range_end(ip, t, 0, a, &first) < 0 ||
+	      range_end(ip, t, flen + 1, dash + 1, &last) < 0;
 	free(a);
 	if (bad)
 		return;
@@ -272,9 +273,17 @@ static void check_same_prefix(struct iparser *ip, const struct ref *first,
 		 ip->inv->entries[first->entry].loc.line);
 }
 
-/* Warn at whichever of the two entries comes later in the file. */
-static void warn_overlap(struct iparser *ip, const struct ref *outer,
-			 const struct ref *inner)
+/*
+ * Prefixes that a later, wider prefix of another role covers: one warning
+ * at the wider one, however many it covers.
+ */
+struct covered {
+	const struct ref *first; /* lowest covered prefix */
+	int count;
+};
+
+static void warn_inside(struct iparser *ip, const struct ref *outer,
+			const struct ref *inner)
 {
 	const struct pw_inv_entry *o = &ip->inv->entries[outer->entry];
 	const struct pw_inv_entry *i = &ip->inv->entries[inner->entry];
@@ -282,43 +291,68 @@ static void warn_overlap(struct iparser *ip, const struct ref *outer,
 
 	pw_prefix_format(outer->p, so, sizeof(so));
 	pw_prefix_format(inner->p, si, sizeof(si));
-	if (inner->entry > outer->entry)
-		pw_warn(ip->d, &i->loc,
-			"%s of role '%s' lies inside %s of role '%s' (line %d): the longer prefix wins",
-			si, role_name(ip, inner->role), so,
-			role_name(ip, outer->role), o->loc.line);
-	else
-		pw_warn(ip->d, &o->loc,
-			"%s of role '%s' contains %s of role '%s' (line %d): the longer prefix wins",
-			so, role_name(ip, outer->role), si,
-			role_name(ip, inner->role), i->loc.line);
+	pw_warn(ip->d, &i->loc,
+		"%s of role '%s' lies inside %s of role '%s' (line %d): the longer prefix wins",
+		si, role_name(ip, inner->role), so, role_name(ip, outer->role),
+		o->loc.line);
+}
+
+static void warn_covers(struct iparser *ip, const struct ref *outer,
+			const struct covered *c)
+{
+	const struct pw_inv_entry *o = &ip->inv->entries[outer->entry];
+	const struct pw_inv_entry *i = &ip->inv->entries[c->first->entry];
+	char so[PW_PREFIX_STRLEN], si[PW_PREFIX_STRLEN], more[48] = "";
+
+	pw_prefix_format(outer->p, so, sizeof(so));
+	pw_prefix_format(c->first->p, si, sizeof(si));
+	if (c->count > 1)
+		snprintf(more, sizeof(more), " and %d more of other roles",
+			 c->count - 1);
+	pw_warn(ip->d, &o->loc,
+		"%s of role '%s' contains %s of role '%s' (line %d)%s: the longer prefix wins",
+		so, role_name(ip, outer->role), si,
+		role_name(ip, c->first->role), i->loc.line, more);
 }
 
 /*
- * Overlaps between roles.  In sorted order a prefix comes after every
- * prefix that contains it, so a stack of open prefixes holds exactly the
- * chain of containers of the current one; the innermost container of
- * another role is the one that matters.
+ * Overlaps between roles, reported at the later of the two lines.  In
+ * sorted order a prefix comes after every prefix that contains it, so a
+ * stack of open prefixes holds exactly the chain of containers of the
+ * current one.  Only the innermost container matters: it holds the role
+ * these addresses would get without the current prefix.  When that role
+ * is the same, nothing changes and nothing is said.
  */
 static void check_overlaps(struct iparser *ip, const struct ref *v, int n,
 			   const bool *repeat)
 {
 	const struct ref **stack = pw_xcalloc((size_t)n, sizeof(*stack));
+	struct covered *cov;
 	int depth = 0;
 
+	cov = pw_xcalloc((size_t)ip->inv->nentries, sizeof(*cov));
 	for (int k = 0; k < n; k++) {
+		const struct ref *outer;
+
 		if (v[k].entry < 0 || repeat[k])
 			continue;
 		while (depth && !pw_prefix_contains(stack[depth - 1]->p, v[k].p))
 			depth--;
-		for (int j = depth - 1; j >= 0; j--) {
-			if (stack[j]->role != v[k].role) {
-				warn_overlap(ip, stack[j], &v[k]);
-				break;
-			}
+		outer = depth ? stack[depth - 1] : NULL;
+		if (outer && outer->role == v[k].role)
+			outer = NULL;
+		if (outer && v[k].entry > outer->entry) {
+			warn_inside(ip, outer, &v[k]);
+		} else if (outer) {
+			if (!cov[outer->entry].count++)
+				cov[outer->entry].first = &v[k];
 		}
 		stack[depth++] = &v[k];
 	}
+	for (int k = 0; k < n; k++)
+		if (v[k].entry >= 0 && !repeat[k] && cov[v[k].entry].count)
+			warn_covers(ip, &v[k], &cov[v[k].entry]);
+	free(cov);
 	free(stack);
 }
 
