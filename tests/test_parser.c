@@ -281,6 +281,24 @@ static void test_lexer_errors(void **state)
 	lex_end(&l);
 }
 
+/* A NUL byte is a character like any other, and not a valid one. */
+static void test_lexer_nul(void **state)
+{
+	static const char text[] = "role a \"x\0y\"\nrole\0b\ntag t \"ok\"\n";
+	struct lexed l;
+
+	memset(&l, 0, sizeof(l));
+	lexer_init(&l.lx, "l", text, sizeof(text) - 1, &l.d);
+	assert_int_equal(lexer_next(&l.lx, &l.tl), -1);
+	assert_int_equal(lexer_next(&l.lx, &l.tl), -1);
+	assert_int_equal(lexer_next(&l.lx, &l.tl), 1);
+	assert_tok(&l.tl.v[2], TOK_STRING, "ok", 3, 7);
+	assert_int_equal(lexer_next(&l.lx, &l.tl), 0);
+	assert_diags(&l.d, "l:1:10: error: NUL byte in string: expected text\n"
+			   "l:2:5: error: unexpected byte 0x00: expected a word, a \"string\" or a # comment");
+	lex_end(&l);
+}
+
 static void test_lexer_helpers(void **state)
 {
 	struct token w = { TOK_WORD, (char *)"db", 1, 1 };
@@ -1391,6 +1409,10 @@ static void test_profile_errors(void **state)
 		      "h.profile:13:5: error: expected role names after 'role', found end of line");
 	profile_fails("mode loud\n",
 		      "h.profile:1:6: error: unknown mode 'loud': expected audit or enforce");
+	profile_fails("mode\n",
+		      "h.profile:1:5: error: expected audit or enforce after 'mode', found end of line");
+	profile_fails("policy \"\"\nrole db\n",
+		      "h.profile:1:8: error: expected a file name after 'policy', found string \"\"");
 	profile_fails("mode audit\n",
 		      "h.profile: error: no 'policy' line: a profile names the policy file of its host");
 	profile_fails("policy p\n",
@@ -1509,6 +1531,7 @@ int main(void)
 		cmocka_unit_test(test_lexer_continuation),
 		cmocka_unit_test(test_lexer_comments_and_crlf),
 		cmocka_unit_test(test_lexer_errors),
+		cmocka_unit_test(test_lexer_nul),
 		cmocka_unit_test(test_lexer_helpers),
 		cmocka_unit_test(test_reference_examples),
 		cmocka_unit_test(test_literal_peers),

@@ -18,6 +18,9 @@
 #include "lexer.h"
 #include "portwarden.h"
 
+_Static_assert(PW_NAME_LEN_MAX < PW_ROLE_NAME_MAX,
+	       "a role name must fit struct pw_role_name with its NUL");
+
 /* ------------------------------------------------------------------ */
 /* Allocation                                                          */
 /* ------------------------------------------------------------------ */
@@ -172,9 +175,9 @@ int pw_check_name(struct pw_diags *d, const struct pw_loc *loc,
 			 what, name);
 		return -1;
 	}
-	if (n > PW_ROLE_NAME_MAX - 1) {
+	if (n > PW_NAME_LEN_MAX) {
 		pw_error(d, loc, "%s '%s' is too long (%zu characters): at most %d",
-			 what, name, n, PW_ROLE_NAME_MAX - 1);
+			 what, name, n, PW_NAME_LEN_MAX);
 		return -1;
 	}
 	return 0;

@@ -66,6 +66,12 @@ struct pw_loc tok_loc(const char *file, const struct token *t);
 const char *tok_desc(const struct token *t, char *buf, size_t len);
 #define TOK_DESC_MAX 96
 
+/*
+ * Longest name (role, tag, policy) the language allows.  Role names live
+ * in pw_role_name entries too, which are sized for literal IPv6 peers.
+ */
+#define PW_NAME_LEN_MAX 31
+
 /* Is @s one of the language's keywords? */
 bool pw_is_keyword(const char *s);
 

@@ -20,6 +20,8 @@
 #include "portwarden.h"
 
 #define PW_INCLUDE_DEPTH_MAX 8
+_Static_assert(PW_PREFIX_STRLEN <= PW_ROLE_NAME_MAX,
+	       "the name of a literal peer's implicit role fits a role name");
 /* Role id 0 is "unknown", so a policy can declare one fewer. */
 #define PW_USABLE_ROLES (PW_MAX_ROLES - 1)
 

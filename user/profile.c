@@ -141,9 +141,13 @@ static void parse_mode(struct pparser *pp, struct token *v)
 		pp->p->mode = PW_MODE_AUDIT;
 	} else if (v->kind == TOK_WORD && !strcmp(v->text, "enforce")) {
 		pp->p->mode = PW_MODE_ENFORCE;
+	} else if (v->kind == TOK_WORD) {
+		pw_error(pp->d, AT(pp, v, 0),
+			 "unknown mode '%s': expected audit or enforce", v->text);
+		return;
 	} else {
 		pw_error(pp->d, AT(pp, v, 0),
-			 "unknown mode %s: expected audit or enforce",
+			 "expected audit or enforce after 'mode', found %s",
 			 tok_desc(v, b, sizeof(b)));
 		return;
 	}
