@@ -34,7 +34,10 @@ static bool mask_host_bits(uint8_t *addr, unsigned int nbytes,
 
 		if (first_bit + 8 <= plen)
 			continue;
-		keep = first_bit >= plen ? 0 : (uint8_t)(0xff << (8 - (plen - first_bit)));
+		if (first_bit >= plen)
+			keep = 0;
+		else
+			keep = (uint8_t)(0xff << (8 - (plen - first_bit)));
 		if (addr[i] & ~keep)
 			had = true;
 		addr[i] &= keep;

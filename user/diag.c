@@ -29,7 +29,7 @@ static void diag_push(struct pw_diags *d, enum pw_diag_level level,
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 
-	/* Count first: a failed allocation must not turn an error into success. */
+	/* Count first: running out of memory must not hide an error. */
 	if (level == PW_DIAG_ERROR)
 		d->nerrors++;
 	else
@@ -60,7 +60,8 @@ static void diag_push(struct pw_diags *d, enum pw_diag_level level,
 	dg->msg = msg;
 }
 
-void pw_error(struct pw_diags *d, const struct pw_loc *loc, const char *fmt, ...)
+void pw_error(struct pw_diags *d, const struct pw_loc *loc, const char *fmt,
+	      ...)
 {
 	va_list ap;
 

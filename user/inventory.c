@@ -53,7 +53,8 @@ static bool looks_like_address(const char *s)
 static int find_named_role(const struct pw_policy *pol, const char *name)
 {
 	for (int k = 0; k < pol->nroles; k++)
-		if (!pol->roles[k].implicit && !strcmp(pol->roles[k].name, name))
+		if (!pol->roles[k].implicit &&
+		    !strcmp(pol->roles[k].name, name))
 			return k;
 	return -1;
 }
@@ -336,7 +337,8 @@ static void check_overlaps(struct iparser *ip, const struct ref *v, int n,
 
 		if (v[k].entry < 0 || repeat[k])
 			continue;
-		while (depth && !pw_prefix_contains(stack[depth - 1]->p, v[k].p))
+		while (depth &&
+		       !pw_prefix_contains(stack[depth - 1]->p, v[k].p))
 			depth--;
 		outer = depth ? stack[depth - 1] : NULL;
 		if (outer && outer->role == v[k].role)

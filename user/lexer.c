@@ -470,7 +470,8 @@ int lexer_next(struct lexer *lx, struct tok_line *out)
 				return finish_statement(lx, out);
 			continue;
 		}
-		if (c == ' ' || c == '\t' || c == '\f' || c == '\v' || c == '\r') {
+		if (c == ' ' || c == '\t' || c == '\f' || c == '\v' ||
+		    c == '\r') {
 			advance(lx, 1);
 		} else if (c == '\\') {
 			nl = newline_len(lx, 1);
@@ -478,7 +479,8 @@ int lexer_next(struct lexer *lx, struct tok_line *out)
 				advance(lx, 1);
 				advance_newline(lx, nl);
 			} else if (peekc(lx, 1) < 0) {
-				advance(lx, 1); /* continues into the end of input */
+				/* a continuation into the end of input */
+				advance(lx, 1);
 			} else {
 				lex_stray_backslash(lx);
 			}

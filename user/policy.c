@@ -278,7 +278,8 @@ static int add_role(struct parser *ps, const char *name, const char *text,
 static int find_explicit_role(const struct pw_policy *pol, const char *name)
 {
 	for (int k = 0; k < pol->nroles; k++)
-		if (!pol->roles[k].implicit && !strcmp(pol->roles[k].name, name))
+		if (!pol->roles[k].implicit &&
+		    !strcmp(pol->roles[k].name, name))
 			return k;
 	return -1;
 }
@@ -883,8 +884,8 @@ static int parse_peers(struct stmt *st, const char *kw, struct pw_peer **out,
 		(*out)[(*nout)++].loc = loc;
 	}
 	if (any_item && it.n > 1)
-		pw_error(st->d,
-			 &(struct pw_loc){ st->file, any_item->line, any_item->col },
+		pw_error(st->d, &(struct pw_loc){ st->file, any_item->line,
+						  any_item->col },
 			 "'any' cannot be combined with other peers: it already matches every peer");
 	items_free(&it);
 	return 0;
@@ -1358,7 +1359,9 @@ static void parse_text(struct parser *ps, const char *file, const char *buf,
 
 	lexer_init(&lx, file, buf, len, ps->d);
 	while ((r = lexer_next(&lx, &tl)) != 0) {
-		struct stmt st = { .ps = ps, .d = ps->d, .file = file, .tl = &tl };
+		struct stmt st = {
+			.ps = ps, .d = ps->d, .file = file, .tl = &tl
+		};
 
 		if (r > 0)
 			parse_statement(&st);
