@@ -233,7 +233,7 @@ static long long fd_memlock(int fd)
 	return bytes;
 }
 
-long long bench_obj_memlock(const struct bpf_object *obj)
+long long bench_obj_memlock(const struct bpf_object *obj, FILE *detail)
 {
 	struct bpf_map *map;
 	long long total = 0;
@@ -243,6 +243,9 @@ long long bench_obj_memlock(const struct bpf_object *obj)
 
 		if (bytes < 0)
 			return bytes;
+		if (detail)
+			fprintf(detail, "    %-20s %10.1f KiB\n",
+				bpf_map__name(map), bytes / 1024.0);
 		total += bytes;
 	}
 	return total;

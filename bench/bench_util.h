@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <bpf/libbpf.h>
 
@@ -50,8 +51,11 @@ int bench_rodata_set_u32(struct bpf_object *obj, const char *var, uint32_t val);
 int bench_srcs_size(struct bpf_object *obj, const struct bench_inv *inv);
 int bench_srcs_fill(struct bpf_object *obj, const struct bench_inv *inv);
 
-/* Sum of "memlock:" in /proc/self/fdinfo of every map of @obj, or -errno. */
-long long bench_obj_memlock(const struct bpf_object *obj);
+/*
+ * Sum of "memlock:" in /proc/self/fdinfo of every map of @obj, or -errno;
+ * each map's share goes to @detail unless it is NULL.
+ */
+long long bench_obj_memlock(const struct bpf_object *obj, FILE *detail);
 
 /* A map's fd by name, or -ENOENT. */
 int bench_map_fd(const struct bpf_object *obj, const char *name);

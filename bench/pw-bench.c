@@ -586,8 +586,14 @@ static int run_set(const struct bench_set *set, const struct bench_opts *o)
 	if (!err && rep) {
 		rep->n = set->n;
 		rep->write_ms = p.pw.write_ms;
-		rep->pw_mem = bench_obj_memlock(p.pw.skel->obj);
-		rep->lpm_mem = bench_obj_memlock(p.lpm_hot.obj);
+		FILE *detail = o->verbose ? stderr : NULL;
+
+		if (detail)
+			fprintf(stderr, "  portwarden maps:\n");
+		rep->pw_mem = bench_obj_memlock(p.pw.skel->obj, detail);
+		if (detail)
+			fprintf(stderr, "  LPM baseline maps:\n");
+		rep->lpm_mem = bench_obj_memlock(p.lpm_hot.obj, detail);
 	}
 	destroy_progs(&p);
 	pw_compiled_free(&c);

@@ -25,6 +25,7 @@ trap 'rm -f "$tmp"' EXIT
 	echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')"
 	echo "- kernel: $(uname -r)"
 	echo "- CPU: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(nproc) online"
+	echo "- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "- command: pw-bench $*"
 	echo
 	echo '```text'
