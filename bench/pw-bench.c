@@ -346,6 +346,17 @@ static int run_checked(int fd, const struct bench_case *cs, uint32_t repeat,
 	return 0;
 }
 
+/*
+ * Put the host into the case's mode (@on) or back to audit; only the
+ * enforce-mode case changes anything.
+ */
+static int case_mode(const struct bench_case *cs, bool on)
+{
+	if (cs->mode == PW_MODE_AUDIT)
+		return 0;
+	return bench_pw_set_mode(cs->pw, on ? cs->mode : PW_MODE_AUDIT);
+}
+
 static int measure_case(struct bench_case *cs, const struct bench_opts *o,
 			int round)
 {
@@ -354,24 +365,18 @@ static int measure_case(struct bench_case *cs, const struct bench_opts *o,
 	double *lpm = round < 0 ? NULL : &cs->lpm_r[round];
 	uint32_t repeat = round < 0 ? o->repeat / 10 + 1 : o->repeat;
 	bool v = o->verbose && round >= 0;
-	int err;
+	int err, err2;
 
-	if (cs->mode != PW_MODE_AUDIT) {
-		err = bench_pw_set_mode(cs->pw, cs->mode);
-		if (err)
-			return err;
-	}
+	err = case_mode(cs, true);
+	if (err)
+		return err;
 	err = run_checked(cs->floor_fd, cs, repeat, floor, v, "floor");
 	if (!err)
 		err = run_checked(cs->pw_fd, cs, repeat, pw, v, "portwarden");
 	if (!err && cs->lpm_fd >= 0)
 		err = run_checked(cs->lpm_fd, cs, repeat, lpm, v, "lpm");
-	if (cs->mode != PW_MODE_AUDIT) {
-		int err2 = bench_pw_set_mode(cs->pw, PW_MODE_AUDIT);
-
-		err = err ? err : err2;
-	}
-	return err;
+	err2 = case_mode(cs, false);
+	return err ? err : err2;
 }
 
 static void summarise(struct bench_case *cs, int rounds)
@@ -473,12 +478,8 @@ static struct bench_case *add_hot(struct set_progs *p,
 	} else {
 		cs->lpm_fd = p->lpm_hot.prog_fd;
 	}
-	if (cs->mode != PW_MODE_AUDIT && bench_pw_set_mode(cs->pw, cs->mode))
-		return NULL;
-	if (check_pw_counter(cs, index))
-		return NULL;
-	if (cs->mode != PW_MODE_AUDIT &&
-	    bench_pw_set_mode(cs->pw, PW_MODE_AUDIT))
+	if (case_mode(cs, true) || check_pw_counter(cs, index) ||
+	    case_mode(cs, false))
 		return NULL;
 	return cs;
 }
