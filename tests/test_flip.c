@@ -498,61 +498,101 @@ static void test_v6_role(void **state)
 	assert_counter(counter(f, e->slot, PW_VERDICT_AUDIT), 1, p.len);
 }
 
+/* Every element of array @fd (@n of @vsize bytes), read in batches. */
+static void *read_array(int fd, __u32 n, size_t vsize)
+{
+	__u32 *keys = malloc((size_t)n * sizeof(*keys));
+	char *vals = malloc((size_t)n * vsize);
+	__u32 tok_in = 0, tok_out = 0, done = 0, i;
+	void *in = NULL;
+
+	assert_non_null(keys);
+	assert_non_null(vals);
+	while (done < n) {
+		__u32 count = n - done;
+		int err = bpf_map_lookup_batch(fd, in, &tok_out, keys + done,
+					       vals + (size_t)done * vsize,
+					       &count, NULL);
+
+		done += count;
+		if (err == -ENOENT)
+			break;
+		assert_int_equal(err, 0);
+		tok_in = tok_out;
+		in = &tok_in;
+	}
+	assert_int_equal(done, n);
+	for (i = 0; i < n; i++)
+		assert_int_equal(keys[i], i);
+	free(keys);
+	return vals;
+}
+
 /* Read back every row of generation @gen and compare with @c. */
 static void assert_gen_rows(struct fixture *f, const struct pw_compiled *c,
 			    __u32 gen)
 {
 	const struct pw_caps *caps = &f->m.caps;
-	__u32 i, dir, seg, role, v, n6 = 0;
-	struct pw_port_row row;
-	struct pw_rule_entry e, zero_e = { 0 };
+	__u32 ngroups = caps->v4_group_cap, i, dir, seg, role, n6 = 0;
+	const struct pw_rule_entry zero_e = { 0 };
 	struct pw_v6_key key, *prev = NULL;
+	struct pw_port_row *ports;
+	struct pw_rule_entry *rules;
+	__u32 *tbl16, *tbl8;
 
-	for (i = 0; i < PW_V4_TBL16_SIZE; i++) {
-		__u32 k = pw_v4_tbl16_index(gen, i << 16);
+	tbl16 = read_array(f->m.v4_tbl16, PW_NGEN * PW_V4_TBL16_SIZE,
+			   sizeof(*tbl16));
+	assert_memory_equal(tbl16 + pw_v4_tbl16_index(gen, 0), c->v4_tbl16,
+			    PW_V4_TBL16_SIZE * sizeof(*tbl16));
+	free(tbl16);
 
-		assert_int_equal(bpf_map_lookup_elem(f->m.v4_tbl16, &k, &v), 0);
-		assert_int_equal(v, c->v4_tbl16[i]);
-	}
-	for (i = 0; i < caps->v4_group_cap * PW_V4_GROUP_SIZE; i++) {
-		__u32 k = pw_v4_tbl8_index(gen, caps->v4_group_cap, 0, 0) + i;
+	tbl8 = read_array(f->m.v4_tbl8, PW_NGEN * ngroups * PW_V4_GROUP_SIZE,
+			  sizeof(*tbl8));
+	for (i = 0; i < ngroups * PW_V4_GROUP_SIZE; i++)
+		assert_int_equal(tbl8[pw_v4_tbl8_index(gen, ngroups, 0, 0) + i],
+				 i < c->v4_ngroups * PW_V4_GROUP_SIZE ?
+					 c->v4_tbl8[i] : 0);
+	free(tbl8);
 
-		assert_int_equal(bpf_map_lookup_elem(f->m.v4_tbl8, &k, &v), 0);
-		assert_int_equal(v, i < c->v4_ngroups * PW_V4_GROUP_SIZE ?
-					    c->v4_tbl8[i] : 0);
-	}
-	for (i = 0; i < PW_NDIR * PW_NPROTO * PW_PORT_ROWS; i++) {
-		__u32 k = pw_port_row_index(gen, 0, 0, 0) + i;
+	ports = read_array(f->m.ports,
+			   PW_NGEN * PW_NDIR * PW_NPROTO * PW_PORT_ROWS,
+			   sizeof(*ports));
+	assert_memory_equal(ports + pw_port_row_index(gen, 0, 0, 0), c->ports,
+			    PW_NDIR * PW_NPROTO * PW_PORT_ROWS *
+				    sizeof(*ports));
+	free(ports);
 
-		assert_int_equal(bpf_map_lookup_elem(f->m.ports, &k, &row), 0);
-		assert_memory_equal(&row, &c->ports[i], sizeof(row));
-	}
+	rules = read_array(f->m.rules,
+			   PW_NGEN * PW_NDIR * caps->seg_cap * caps->role_cap,
+			   sizeof(*rules));
 	for (dir = 0; dir < PW_NDIR; dir++)
 		for (seg = 0; seg < caps->seg_cap; seg++)
 			for (role = 0; role < caps->role_cap; role++) {
-				__u32 k = pw_rule_index(gen, dir, caps->seg_cap,
-							caps->role_cap, seg,
-							role);
 				const struct pw_rule_entry *want =
 					pw_compiled_entry(c, dir, seg, role);
 
-				assert_int_equal(bpf_map_lookup_elem(
-							 f->m.rules, &k, &e),
-						 0);
-				assert_memory_equal(&e, want ? want : &zero_e,
-						    sizeof(e));
+				assert_memory_equal(
+					&rules[pw_rule_index(gen, dir,
+							     caps->seg_cap,
+							     caps->role_cap,
+							     seg, role)],
+					want ? want : &zero_e, sizeof(zero_e));
 			}
+	free(rules);
+
 	while (!bpf_map_get_next_key(f->m.v6, prev, &key)) {
 		if (key.gen == gen) {
-			__u32 role6;
+			__u32 role6, j;
 
 			n6++;
 			assert_int_equal(bpf_map_lookup_elem(f->m.v6, &key,
 							     &role6), 0);
-			key.gen = 0;
-			assert_int_equal(role6, pw_compiled_role_v6(c,
-								    key.addr));
-			key.gen = gen;
+			for (j = 0; j < c->nv6; j++)
+				if (c->v6[j].key.plen == key.plen &&
+				    !memcmp(c->v6[j].key.addr, key.addr, 16))
+					break;
+			assert_true(j < c->nv6);
+			assert_int_equal(role6, c->v6[j].role);
 		}
 		prev = &key;
 	}
@@ -782,13 +822,13 @@ static void test_reason_smoke(void **state)
 	struct fixture *f = *state;
 	size_t i;
 
+	install(f, &f->a.c);
 	for (i = 0; i < sizeof(reason_cases) / sizeof(reason_cases[0]); i++) {
 		const struct reason_case *rc = &reason_cases[i];
 		struct pb p;
 
 		rc->build(&p);
 		reset(f, PW_MODE_AUDIT);
-		install(f, &f->a.c);
 		if (run(f, &p) != rc->action_audit)
 			fail_msg("%s: audit action", rc->name);
 		assert_only_reason(f, rc->reason, 1, p.len);
@@ -857,5 +897,8 @@ int main(void)
 				"skipping\n");
 		return 77;
 	}
+	/* e.g. PW_TEST_FILTER='test_v6*' to run one test while working on it */
+	if (getenv("PW_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("PW_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
