@@ -42,6 +42,13 @@ static const char *inventory_text =
 	"db 198.18.2.0/24 2001:db8:2::/48\n"
 	"op 198.18.9.7\n";
 
+/* More IPv4 groups and IPv6 prefixes than inventory_text, same roles */
+static const char *inventory_wide_text =
+	"app 198.18.1.0/24 2001:db8:1::/48 198.19.5.5 198.19.6.0/25\n"
+	"app 198.19.7.128/26 198.19.200.1 2001:db8:5:5::/64\n"
+	"db 198.18.2.0/24 2001:db8:2::/48 2001:db8:6::1\n"
+	"op 198.18.9.7\n";
+
 /* A: app may reach MySQL on db */
 static const char *policy_a =
 	"role app \"application servers\"\n"
@@ -67,6 +74,7 @@ struct compiled_policy {
 };
 
 static void compile_policy(struct compiled_policy *cp, const char *text,
+			   const char *inventory,
 			   const struct pw_compiled *prev_from)
 {
 	static const char *const host_roles[] = { "db" };
@@ -78,7 +86,7 @@ static void compile_policy(struct compiled_policy *cp, const char *text,
 	memset(cp, 0, sizeof(*cp));
 	rc = pw_policy_parse_buffer("test.policy", text, &cp->pol, &d);
 	if (!rc)
-		rc = pw_inventory_parse_buffer("test.inventory", inventory_text,
+		rc = pw_inventory_parse_buffer("test.inventory", inventory,
 					       &cp->pol, &cp->inv, &d);
 	if (!rc) {
 		o.host_roles = host_roles;
@@ -137,7 +145,7 @@ struct fixture {
 	struct pw_maps m;
 	struct pw_caps caps;
 	int prog_fd;
-	struct compiled_policy a, b;
+	struct compiled_policy a, b, wide;
 };
 
 static char *load_log;
@@ -176,14 +184,19 @@ static int setup(void **state)
 	int err;
 
 	assert_non_null(f);
-	compile_policy(&f->a, policy_a, NULL);
-	compile_policy(&f->b, policy_b, &f->a.c);
+	compile_policy(&f->a, policy_a, inventory_text, NULL);
+	compile_policy(&f->b, policy_b, inventory_text, &f->a.c);
+	compile_policy(&f->wide, policy_b, inventory_wide_text, &f->b.c);
+	/* the round trip relies on these */
+	assert_true(f->wide.c.v4_ngroups > f->a.c.v4_ngroups);
+	assert_true(f->wide.c.nv6 > f->a.c.nv6);
 
 	f->skel = portwarden__open();
 	assert_non_null(f->skel);
 	pw_caps_default(&f->caps);
 	pw_caps_fit(&f->caps, &f->a.c);
 	pw_caps_fit(&f->caps, &f->b.c);
+	pw_caps_fit(&f->caps, &f->wide.c);
 	f->caps.unnamed_cap = TEST_UNNAMED_CAP;
 	err = pw_skel_configure(f->skel, &f->caps);
 	assert_int_equal(err, 0);
@@ -216,6 +229,7 @@ static int teardown(void **state)
 	portwarden__destroy(f->skel);
 	free_policy(&f->a);
 	free_policy(&f->b);
+	free_policy(&f->wide);
 	free(f);
 	return 0;
 }
@@ -606,8 +620,10 @@ static void rows_round_trip(struct fixture *f, bool no_batch)
 	f->m.no_batch = no_batch;
 	reset(f, PW_MODE_AUDIT);
 	gen = !(active_gen(f) & 1);
-	/* B then A into the same generation: nothing of B may remain */
-	check(pw_maps_write_gen(&f->m, &f->b.c, gen));
+	/* a wider policy, then A into the same generation: nothing of the
+	 * first may remain (IPv4 groups, IPv6 keys, rule entries) */
+	check(pw_maps_write_gen(&f->m, &f->wide.c, gen));
+	assert_gen_rows(f, &f->wide.c, gen);
 	check(pw_maps_write_gen(&f->m, &f->a.c, gen));
 	assert_gen_rows(f, &f->a.c, gen);
 	f->m.no_batch = false;
