@@ -146,6 +146,7 @@ struct fixture {
 	struct pw_caps caps;
 	int prog_fd;
 	struct compiled_policy a, b, wide;
+	char pin_dir[64]; /* test_open_pinned's, removed in teardown */
 };
 
 static char *load_log;
@@ -222,9 +223,28 @@ static int setup(void **state)
 	return 0;
 }
 
+/* Remove what test_open_pinned pinned, even after a failed assert. */
+static void unpin_all(struct fixture *f)
+{
+	struct bpf_map *map;
+	char path[256];
+
+	if (!f->pin_dir[0])
+		return;
+	bpf_object__for_each_map(map, f->skel->obj) {
+		snprintf(path, sizeof(path), "%s/%s", f->pin_dir,
+			 bpf_map__name(map));
+		unlink(path);
+	}
+	rmdir(f->pin_dir);
+	f->pin_dir[0] = '\0';
+}
+
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
+
+	unpin_all(f);
 
 	portwarden__destroy(f->skel);
 	free_policy(&f->a);
@@ -639,6 +659,43 @@ static void test_rows_round_trip_single(void **state)
 	rows_round_trip(*state, true);
 }
 
+/* Pinned maps open with the capacities they were created with. */
+static void test_open_pinned(void **state)
+{
+	struct fixture *f = *state;
+	char *dir = f->pin_dir, path[256];
+	struct bpf_map *map;
+	struct pw_config a, b;
+	struct pw_maps pm;
+
+	strcpy(dir, "/sys/fs/bpf/pw_test_flip_XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	/* the pw_* maps, by name, as the loader pins them */
+	bpf_object__for_each_map(map, f->skel->obj) {
+		if (strncmp(bpf_map__name(map), "pw_", 3))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		assert_int_equal(bpf_map__pin(map, path), 0);
+	}
+
+	check(pw_maps_open_pinned(dir, &pm));
+	assert_memory_equal(&pm.caps, &f->caps, sizeof(pm.caps));
+	assert_int_equal(pm.ncpus, f->m.ncpus);
+	check(pw_maps_flip(&pm, !(active_gen(f) & 1)));
+	check(pw_maps_get_config(&f->m, &a));
+	check(pw_maps_get_config(&pm, &b));
+	assert_memory_equal(&a, &b, sizeof(a));
+	pw_maps_close(&pm);
+	assert_int_equal(pm.config, -1);
+
+	/* a map missing: named in the error */
+	snprintf(path, sizeof(path), "%s/pw_slots", dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(pw_maps_open_pinned(dir, &pm), -ENOENT);
+	assert_non_null(strstr(pw_maps_errmsg(), "/pw_slots"));
+	unpin_all(f);
+}
+
 static void test_caps(void **state)
 {
 	struct pw_compiled c = { 0 };
@@ -899,6 +956,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_write_active_refused),
+		cmocka_unit_test(test_open_pinned),
 		cmocka_unit_test(test_flip_switches_policy),
 		cmocka_unit_test(test_modes_and_deadline),
 		cmocka_unit_test(test_v6_role),

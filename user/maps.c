@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -334,6 +335,101 @@ int pw_maps_from_skel(struct portwarden *skel, const struct pw_caps *caps,
 		*pw_maps_fd(m, i) = fd;
 	}
 	return 0;
+}
+
+/*
+ * Capacities as the maps' sizes say (pinned maps have no skeleton).
+ * Whatever comes out is checked against every map afterwards.
+ */
+static int pw_caps_from_fds(const struct pw_maps *m, struct pw_caps *caps)
+{
+	const struct { int fd; const char *name; } src[] = {
+		{ m->role_names, "pw_role_names" }, { m->rules, "pw_rules" },
+		{ m->v4_tbl8, "pw_v4_tbl8" }, { m->v6, "pw_v6" },
+		{ m->slots, "pw_slots" }, { m->unnamed, "pw_unnamed" },
+	};
+	__u32 entries[6], per_seg;
+	size_t i;
+
+	for (i = 0; i < 6; i++) {
+		struct bpf_map_info info;
+		__u32 len = sizeof(info);
+		int err;
+
+		memset(&info, 0, sizeof(info));
+		err = bpf_obj_get_info_by_fd(src[i].fd, &info, &len);
+		if (err)
+			return pw_fail(err, "%s: cannot get map info: %s",
+				       src[i].name, strerror(-err));
+		entries[i] = info.max_entries;
+	}
+	caps->role_cap = entries[0];
+	per_seg = PW_NGEN * PW_NDIR * caps->role_cap;
+	caps->seg_cap = per_seg ? entries[1] / per_seg : 0;
+	caps->v4_group_cap = entries[2] / (PW_NGEN * PW_V4_GROUP_SIZE);
+	caps->v6_cap = entries[3];
+	caps->slot_cap = entries[4];
+	caps->unnamed_cap = entries[5];
+	return pw_caps_valid(caps);
+}
+
+int pw_maps_open_pinned(const char *dir, struct pw_maps *m)
+{
+	struct pw_caps none = { 0 };
+	struct pw_map_spec spec[PW_NMAPS];
+	char path[4096];
+	int i, err, ncpus;
+
+	pw_map_specs(&none, spec); /* the names, for now */
+	ncpus = libbpf_num_possible_cpus();
+	if (ncpus < 0)
+		return pw_fail(ncpus, "cannot count possible CPUs");
+	memset(m, 0, sizeof(*m));
+	for (i = 0; i < PW_NMAPS; i++)
+		*pw_maps_fd(m, i) = -1;
+	m->own_fds = true;
+	m->ncpus = ncpus;
+
+	for (i = 0; i < PW_NMAPS; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, spec[i].name);
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			err = pw_fail(fd, "%s: %s", path, strerror(-fd));
+			goto fail;
+		}
+		*pw_maps_fd(m, i) = fd;
+	}
+	err = pw_caps_from_fds(m, &m->caps);
+	if (err)
+		goto fail;
+	pw_map_specs(&m->caps, spec);
+	for (i = 0; i < PW_NMAPS; i++) {
+		err = pw_map_check(*pw_maps_fd(m, i), &spec[i]);
+		if (err)
+			goto fail;
+	}
+	return 0;
+fail:
+	pw_maps_close(m);
+	return err;
+}
+
+void pw_maps_close(struct pw_maps *m)
+{
+	int i;
+
+	if (!m->own_fds)
+		return;
+	for (i = 0; i < PW_NMAPS; i++) {
+		int *fd = pw_maps_fd(m, i);
+
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+	}
+	m->own_fds = false;
 }
 
 /* ---------------------------------------------------------- writing -- */

@@ -89,6 +89,7 @@ struct pw_maps {
 	struct pw_caps caps;
 	int ncpus;     /* possible CPUs: per-CPU values come in this many */
 	bool no_batch; /* tests: force per-element updates */
+	bool own_fds;  /* opened by pw_maps_open_pinned: close them */
 };
 
 /*
@@ -98,6 +99,18 @@ struct pw_maps {
  */
 int pw_maps_from_skel(struct portwarden *skel, const struct pw_caps *caps,
 		      struct pw_maps *m);
+
+/*
+ * Open the maps pinned by name under @dir (dir/pw_config, ...), as a
+ * loaded program left them.  The capacities are read from the maps
+ * themselves, and every map's type, key/value sizes and max_entries are
+ * checked against them.  -ENOENT when a pin is missing.  Release with
+ * pw_maps_close().
+ */
+int pw_maps_open_pinned(const char *dir, struct pw_maps *m);
+
+/* Close the fds of pw_maps_open_pinned(); no-op for pw_maps_from_skel(). */
+void pw_maps_close(struct pw_maps *m);
 
 /*
  * Write every row of generation @gen (0 or 1) from @c: pw_v4_tbl16,
