@@ -18,7 +18,8 @@
  * snapshots to find the first culprit.
  *
  * Replay with PW_DIFF_SEED=N (printed at start); PW_DIFF_PACKETS=N
- * changes the frame count.  Needs root.
+ * changes the frame count; PW_DIFF_DUMP=1 prints the random policies.
+ * Needs root.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -420,6 +421,48 @@ static void put_prefix(struct text *t, const struct pw_prefix *p)
 	put(t, "%s", buf);
 }
 
+static int range_piece(const struct pw_prefix *p, void *arg)
+{
+	struct pw_prefix *pieces = arg;
+	int n = pieces[0].plen;
+
+	if (n == 63 || prefix_used(p))
+		return -1;
+	pieces[1 + n] = *p;
+	pieces[0].plen = (uint8_t)(n + 1);
+	return 0;
+}
+
+/*
+ * An IPv4 range FIRST-LAST, if none of the CIDRs it splits into is taken
+ * (an address has one role).  Returns whether it wrote one.
+ */
+static bool put_range(struct text *t)
+{
+	struct pw_prefix first = { .family = 4, .plen = 32 }, last, pieces[64];
+	const char *why;
+	char a[PW_PREFIX_STRLEN], b[PW_PREFIX_STRLEN];
+
+	first.addr[0] = 198;
+	first.addr[1] = 18 + rn(2);
+	first.addr[2] = (uint8_t)rn(8);
+	first.addr[3] = (uint8_t)rn(256);
+	last = first;
+	last.addr[3] = (uint8_t)(first.addr[3] + rn(256 - first.addr[3]));
+	memset(pieces, 0, sizeof(pieces));
+	if (pw_range_to_prefixes(&first, &last, range_piece, pieces, &why))
+		return false;
+	for (int i = 0; i < pieces[0].plen && nused < 512; i++)
+		used[nused++] = pieces[1 + i];
+	pw_prefix_format(&first, a, sizeof(a));
+	pw_prefix_format(&last, b, sizeof(b));
+	/* the canonical text keeps "/32"; a range takes plain addresses */
+	*strchr(a, '/') = '\0';
+	*strchr(b, '/') = '\0';
+	put(t, "%s-%s", a, b);
+	return true;
+}
+
 /* Ports that several rules share, so that segments overlap and split. */
 static uint16_t hot_ports[12];
 
@@ -578,8 +621,12 @@ static void add_random_config(int index)
 		for (int l = 0; l < lines; l++) {
 			struct pw_prefix p;
 
-			random_prefix(chance(50) ? 4 : 6, false, &p);
 			put(&inv, "r%d ", r);
+			if (chance(15) && put_range(&inv)) {
+				put(&inv, "\n");
+				continue;
+			}
+			random_prefix(chance(50) ? 4 : 6, false, &p);
 			put_prefix(&inv, &p);
 			put(&inv, "\n");
 		}
@@ -1267,6 +1314,11 @@ static int setup(void **state)
 		add_random_config(i);
 	pw_caps_default(&caps);
 	for (int i = 0; i < nconfigs; i++) {
+		if (getenv("PW_DIFF_DUMP") && configs[i].policy_text)
+			fprintf(stderr, "diff: %s, host %s:\n%s--\n%s--\n",
+				configs[i].name, configs[i].roles[0],
+				configs[i].policy_text,
+				configs[i].inventory_text);
 		if (compile_config(&configs[i]))
 			return -1;
 		pw_caps_fit(&caps, &configs[i].p.c);
