@@ -71,7 +71,7 @@ void pb_init(struct pb *p);
 
 /* Ethernet header; the EtherType is filled by the next push. */
 void pb_eth(struct pb *p);
-/* An 802.1Q/802.1ad tag with TPID @tpid (written into the previous type field). */
+/* An 802.1Q/802.1ad tag; @tpid goes into the previous type field. */
 void pb_vlan(struct pb *p, uint16_t tpid, uint16_t vid);
 
 /* IPv4 with @optlen bytes of options (multiple of 4, 0..40, NOPs and EOL). */

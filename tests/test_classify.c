@@ -61,7 +61,9 @@ static void set_row(uint16_t seg, uint16_t rule, unsigned allow_mask,
 		struct pw_counter_key *k = &C.slots[slot_of(seg, role)];
 
 		e->rule_id = rule;
-		e->flags = flags | ((allow_mask >> role) & 1 ? PW_ENTRY_ALLOW : 0);
+		e->flags = flags;
+		if ((allow_mask >> role) & 1)
+			e->flags |= PW_ENTRY_ALLOW;
 		e->mode = mode;
 		e->slot = slot_of(seg, role);
 		*k = (struct pw_counter_key){ .dir = PW_DIR_INGRESS,
@@ -647,7 +649,7 @@ static void test_ipv4_options(void **state)
 		run();
 		expect_slot(PASS, 1, R_APP, PW_VERDICT_ALLOW, 1);
 		pb_finish(&P);
-		/* cut inside the options, and one byte short of the L4 header */
+		/* one byte short of the L4 header; inside the options */
 		CFG.mode = PW_MODE_ENFORCE;
 		pb_truncate(&P, 14 + 20 + opt + 19);
 		run();
@@ -959,8 +961,10 @@ static void test_build_packet(void **state)
 	assert_int_equal(n, 62);
 	pw_classify(&C, &CFG, 0, buf, n, &R);
 	assert_int_equal(R.key.proto, 47);
-	assert_int_equal(pw_classify_build_packet(6, s, d, 6, 1, 1, buf, 60), -1);
-	assert_int_equal(pw_classify_build_packet(5, s, d, 6, 1, 1, buf, 128), -1);
+	n = pw_classify_build_packet(6, s, d, 6, 1, 1, buf, 60);
+	assert_int_equal(n, -1);
+	n = pw_classify_build_packet(5, s, d, 6, 1, 1, buf, 128);
+	assert_int_equal(n, -1);
 }
 
 static void describe_tuple(int family, const char *src, uint8_t proto,

@@ -1090,7 +1090,8 @@ static void pinpoint(const struct config *c, int upto)
 
 	assert_int_equal(pw_maps_reset_counters(&X.m), 0);
 	for (int i = 0; i <= upto; i++) {
-		pw_classify(X.c, &X.cfg, xr_now(), batch[i].b, batch[i].len, &r);
+		pw_classify(X.c, &X.cfg, xr_now(), batch[i].b, batch[i].len,
+			    &r);
 		assert_int_equal(xr_snap_take(&X, &before), 0);
 		assert_int_equal(xr_run(&X, batch[i].b, batch[i].len, &retval),
 				 0);
@@ -1247,7 +1248,7 @@ static void random_host_config(void)
 	uint32_t mask = PW_UNCHECKED_DROP_DEFAULT;
 
 	if (chance(8))
-		mode = chance(50) ? 0 : 3 + rn(100); /* not a valid mode: audit */
+		mode = chance(50) ? 0 : 3 + rn(100); /* invalid: audit */
 	if (chance(15))
 		deadline = 1;
 	else if (chance(15))

@@ -688,7 +688,8 @@ static void test_truncated(void **state)
 			want.action = DROP;
 			want.len = (uint32_t)cut;
 			if (cut >= 14) {
-				check_frame(name, full.buf, (uint32_t)cut, &want);
+				check_frame(name, full.buf, (uint32_t)cut,
+					    &want);
 				continue;
 			}
 			pw_classify(X.c, &X.cfg, 0, full.buf, (uint32_t)cut,

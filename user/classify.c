@@ -54,7 +54,8 @@ static bool host_enforce(const struct pw_config *cfg, uint64_t now,
 
 	if (m != PW_MODE_ENFORCE)
 		return false;
-	return !(cfg->enforce_deadline_ns != 0 && now > cfg->enforce_deadline_ns);
+	/* past the deadline, enforce acts as audit */
+	return cfg->enforce_deadline_ns == 0 || now <= cfg->enforce_deadline_ns;
 }
 
 /* ------------------------------------------------------------------ */
@@ -335,8 +336,8 @@ static uint16_t seg_of(const struct pw_compiled *c, int proto_idx,
 
 	if (proto_idx < 0 || proto_idx >= PW_NPROTO || !c->ports)
 		return PW_SEG_NONE;
-	row = ((uint64_t)PW_DIR_INGRESS * PW_NPROTO + proto_idx) * PW_PORT_ROWS +
-	      port / PW_PORTS_PER_ROW;
+	row = (uint64_t)PW_DIR_INGRESS * PW_NPROTO + proto_idx;
+	row = row * PW_PORT_ROWS + port / PW_PORTS_PER_ROW;
 	return c->ports[row].seg[port % PW_PORTS_PER_ROW];
 }
 
@@ -530,7 +531,8 @@ static const char *role_word(const struct pw_compiled *c, uint32_t role)
 {
 	if (role == PW_ROLE_UNKNOWN)
 		return "unknown";
-	if (c && c->role_names && role < c->nroles && c->role_names[role].name[0])
+	if (c && c->role_names && role < c->nroles &&
+	    c->role_names[role].name[0])
 		return c->role_names[role].name;
 	return "?";
 }

@@ -34,7 +34,7 @@ struct pw_classify_result {
 	enum pw_reason reason;  /* the one reason counter incremented */
 	enum pw_counter_kind counter;
 	uint32_t slot;          /* PW_COUNTER_SLOT: the slot */
-	uint32_t counter_index; /* PW_COUNTER_SLOT: slot * PW_NVERDICT + verdict */
+	uint32_t counter_index; /* slot * PW_NVERDICT + verdict */
 	/*
 	 * The counter key with its verdict: for a slot, pw_slots[slot] with
 	 * the verdict filled in (zeroed when the slot is out of range); for
