@@ -1,0 +1,934 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * report.c - counter snapshot, rows, and their text, JSON and Prometheus
+ * forms.  See report.h for the three steps.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "classify.h"
+#include "policy.h"
+#include "report.h"
+
+/* ------------------------------------------------------------------ */
+/* Snapshot                                                            */
+/* ------------------------------------------------------------------ */
+
+void pw_snap_free(struct pw_snap *s)
+{
+	free(s->slots);
+	free(s->unnamed);
+	free(s->roles);
+	memset(s, 0, sizeof(*s));
+}
+
+static int snap_read_roles(const struct pw_maps *m, struct pw_snap *s)
+{
+	uint32_t id;
+	int err;
+
+	s->roles = calloc(m->caps.role_cap ? m->caps.role_cap : 1,
+			  sizeof(*s->roles));
+	if (!s->roles)
+		return -ENOMEM;
+	for (id = 0; id < m->caps.role_cap; id++) {
+		err = pw_maps_read_role_name(m, id, &s->roles[id]);
+		if (err)
+			return err;
+		s->roles[id].name[PW_ROLE_NAME_MAX - 1] = '\0';
+		if (s->roles[id].name[0])
+			s->nroles = id + 1;
+	}
+	return 0;
+}
+
+/*
+ * Slot ids are handed out from 0 upwards and never given back (a reload
+ * keeps the old keys reserved), and a key in use always has a protocol,
+ * so the slots in use end after the last key with one.
+ */
+static int snap_read_slots(const struct pw_maps *m, struct pw_snap *s)
+{
+	uint32_t slot, v;
+	int err;
+
+	s->slots = calloc(m->caps.slot_cap ? m->caps.slot_cap : 1,
+			  sizeof(*s->slots));
+	if (!s->slots)
+		return -ENOMEM;
+	for (slot = 0; slot < m->caps.slot_cap; slot++) {
+		err = pw_maps_read_slot(m, slot, &s->slots[slot].key);
+		if (err)
+			return err;
+		if (s->slots[slot].key.proto)
+			s->nslots = slot + 1;
+	}
+	for (slot = 0; slot < s->nslots; slot++) {
+		for (v = 0; v < PW_NVERDICT; v++) {
+			err = pw_maps_read_counter(m, pw_counter_index(slot, v),
+						   &s->slots[slot].sum[v]);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Which rule decides each slot now: walk the rule entries of the active
+ * generation (every segment of each direction, every role id it uses).
+ */
+static int snap_read_entries(const struct pw_maps *m, struct pw_snap *s)
+{
+	uint32_t gen = s->cfg.active_gen & 1, dir, seg, role, idx;
+	struct pw_rule_entry e;
+	struct pw_snap_slot *sl;
+
+	for (dir = 0; dir < PW_NDIR; dir++) {
+		uint32_t nsegs = s->gen.nsegs[dir], nroles = s->gen.nroles;
+
+		if (nsegs > m->caps.seg_cap)
+			nsegs = m->caps.seg_cap;
+		if (nroles > m->caps.role_cap)
+			nroles = m->caps.role_cap;
+		for (seg = 1; seg < nsegs; seg++) {
+			for (role = 0; role < nroles; role++) {
+				idx = pw_rule_index(gen, dir, m->caps.seg_cap,
+						    m->caps.role_cap, seg,
+						    role);
+				if (bpf_map_lookup_elem(m->rules, &idx, &e))
+					return -errno;
+				if (e.slot >= s->nslots)
+					continue;
+				sl = &s->slots[e.slot];
+				sl->in_force = true;
+				sl->rule_id = e.rule_id;
+				sl->entry_flags = e.flags;
+			}
+		}
+	}
+	return 0;
+}
+
+static int snap_add_unnamed(const struct pw_counter_key *key,
+			    const struct pw_counter *sum, void *arg)
+{
+	struct pw_snap *s = arg;
+	struct pw_snap_unnamed *grown;
+
+	/* capacity doubles each time the count reaches a power of two */
+	if (!(s->nunnamed & (s->nunnamed - 1))) {
+		grown = realloc(s->unnamed,
+				(s->nunnamed ? s->nunnamed * 2 : 1) *
+					sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		s->unnamed = grown;
+	}
+	s->unnamed[s->nunnamed].key = *key;
+	s->unnamed[s->nunnamed].sum = *sum;
+	s->nunnamed++;
+	return 0;
+}
+
+int pw_snap_read(const struct pw_maps *m, struct pw_snap *s)
+{
+	uint32_t reason;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	err = pw_maps_get_config(m, &s->cfg);
+	if (!err)
+		err = pw_maps_read_gen_info(m, s->cfg.active_gen & 1, &s->gen);
+	if (!err)
+		err = snap_read_roles(m, s);
+	if (!err)
+		err = snap_read_slots(m, s);
+	if (!err)
+		err = snap_read_entries(m, s);
+	for (reason = 0; !err && reason < PW_NREASON; reason++)
+		err = pw_maps_read_reason(m, reason, &s->reasons[reason]);
+	if (!err)
+		err = pw_maps_foreach_unnamed(m, snap_add_unnamed, s);
+	if (err)
+		pw_snap_free(s);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Rows                                                                */
+/* ------------------------------------------------------------------ */
+
+void pw_report_free(struct pw_report *r)
+{
+	free(r->rows);
+	free(r->unused);
+	free(r->role_text);
+	memset(r, 0, sizeof(*r));
+}
+
+static bool row_wanted(enum pw_report_filter f, unsigned verdict,
+		       const struct pw_counter *sum)
+{
+	if (!sum->packets)
+		return false;
+	if (f == PW_REPORT_VIOLATIONS)
+		return verdict == PW_VERDICT_AUDIT ||
+		       verdict == PW_VERDICT_DROP;
+	return true;
+}
+
+/* Room for the rows of every verdict of every slot, and every unnamed key. */
+static int rows_alloc(const struct pw_snap *s, struct pw_report *r)
+{
+	size_t n = (size_t)s->nslots * PW_NVERDICT + s->nunnamed;
+
+	r->rows = calloc(n ? n : 1, sizeof(*r->rows));
+	return r->rows ? 0 : -ENOMEM;
+}
+
+/* Role names by id, covering every id a row uses. */
+static int role_text_fill(const struct pw_snap *s, struct pw_report *r)
+{
+	uint32_t n = s->nroles, i;
+
+	for (i = 0; i < s->nslots; i++)
+		if (s->slots[i].key.role >= n)
+			n = s->slots[i].key.role + 1U;
+	for (i = 0; i < s->nunnamed; i++)
+		if (s->unnamed[i].key.role >= n)
+			n = s->unnamed[i].key.role + 1U;
+	r->role_text = calloc(n ? n : 1, sizeof(*r->role_text));
+	if (!r->role_text)
+		return -ENOMEM;
+	r->nrole_text = n;
+	for (i = 0; i < n; i++) {
+		if (i < s->nroles && s->roles[i].name[0])
+			snprintf(r->role_text[i], sizeof(r->role_text[i]), "%s",
+				 s->roles[i].name);
+		else
+			snprintf(r->role_text[i], sizeof(r->role_text[i]),
+				 "role#%u", i);
+	}
+	return 0;
+}
+
+static const char *rule_note(const struct pw_compiled *c, enum pw_notes notes,
+			     uint32_t rule_id)
+{
+	const struct pw_rule *rule;
+
+	if (notes == PW_NOTES_UNAVAILABLE || !c)
+		return PW_NOTE_UNAVAILABLE;
+	rule = pw_compiled_rule(c, rule_id);
+	if (!rule)
+		return "(rule not in the policy files)";
+	return rule->note ? rule->note : "";
+}
+
+static void add_slot_rows(const struct pw_snap *s, const struct pw_compiled *c,
+			  const struct pw_report_opts *o, struct pw_report *r)
+{
+	uint32_t slot, v;
+
+	for (slot = 0; slot < s->nslots; slot++) {
+		const struct pw_snap_slot *sl = &s->slots[slot];
+
+		for (v = 0; v < PW_NVERDICT; v++) {
+			struct pw_report_row *row = &r->rows[r->nrows];
+
+			if (!row_wanted(o->filter, v, &sl->sum[v]))
+				continue;
+			row->key = sl->key;
+			row->key.verdict = v;
+			row->sum = sl->sum[v];
+			row->slot = slot;
+			row->rule_id = sl->in_force ? sl->rule_id : 0;
+			row->role = r->role_text[sl->key.role];
+			row->note = sl->in_force ? rule_note(c, o->notes,
+							     sl->rule_id)
+						 : PW_NOTE_GONE;
+			r->nrows++;
+		}
+	}
+}
+
+static void add_unnamed_rows(const struct pw_snap *s,
+			     const struct pw_report_opts *o,
+			     struct pw_report *r)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->nunnamed; i++) {
+		const struct pw_snap_unnamed *u = &s->unnamed[i];
+		struct pw_report_row *row = &r->rows[r->nrows];
+
+		if (!row_wanted(o->filter, u->key.verdict, &u->sum))
+			continue;
+		row->key = u->key;
+		row->sum = u->sum;
+		row->unnamed = true;
+		row->rule_id = PW_RULE_NONE;
+		row->role = r->role_text[u->key.role];
+		row->note = PW_NOTE_NO_RULE;
+		r->nrows++;
+	}
+}
+
+static int cmp_u32(uint32_t a, uint32_t b)
+{
+	return (a > b) - (a < b);
+}
+
+/* Packets descending; ties in key order, so the output is reproducible. */
+static int row_cmp(const void *a, const void *b)
+{
+	const struct pw_report_row *x = a, *y = b;
+	const struct pw_counter_key *p = &x->key, *q = &y->key;
+	int d;
+
+	if (x->sum.packets != y->sum.packets)
+		return x->sum.packets < y->sum.packets ? 1 : -1;
+	d = cmp_u32(p->dir, q->dir);
+	if (!d)
+		d = cmp_u32(p->proto, q->proto);
+	if (!d)
+		d = cmp_u32(p->port_lo, q->port_lo);
+	if (!d)
+		d = cmp_u32(p->port_hi, q->port_hi);
+	if (!d)
+		d = cmp_u32(p->role, q->role);
+	if (!d)
+		d = cmp_u32(p->verdict, q->verdict);
+	/* a slot and an unnamed key cannot be equal, but be total anyway */
+	if (!d)
+		d = cmp_u32(x->unnamed, y->unnamed);
+	return d;
+}
+
+/*
+ * An allow rule is unused when no slot it decides in the maps has an
+ * allowed packet.  A rule shadowed by earlier ones decides no slot and
+ * is unused too: it never let anything through.
+ */
+static int find_unused(const struct pw_snap *s, const struct pw_compiled *c,
+		       struct pw_report *r)
+{
+	uint32_t slot, nslots;
+	uint64_t hits;
+	int i;
+
+	r->unused =
+		calloc(c->neffective ? c->neffective : 1, sizeof(*r->unused));
+	if (!r->unused)
+		return -ENOMEM;
+	for (i = 0; i < c->neffective; i++) {
+		const struct pw_effective_rule *e = &c->effective[i];
+
+		if (e->rule->kind != PW_RULE_ALLOW)
+			continue;
+		hits = 0;
+		nslots = 0;
+		for (slot = 0; slot < s->nslots; slot++) {
+			const struct pw_snap_slot *sl = &s->slots[slot];
+
+			if (!sl->in_force || sl->rule_id != e->rule_id ||
+			    sl->key.dir != e->dir ||
+			    !(sl->entry_flags & PW_ENTRY_ALLOW))
+				continue;
+			nslots++;
+			hits += sl->sum[PW_VERDICT_ALLOW].packets;
+		}
+		if (hits)
+			continue;
+		r->unused[r->nunused].eff = e;
+		r->unused[r->nunused].nslots = nslots;
+		r->nunused++;
+	}
+	return 0;
+}
+
+int pw_report_build(const struct pw_snap *s, const struct pw_compiled *c,
+		    const struct pw_report_opts *o, struct pw_report *r)
+{
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->notes = c ? o->notes : PW_NOTES_UNAVAILABLE;
+	r->digest = s->gen.policy_digest;
+	r->mode = s->cfg.mode;
+	memcpy(r->reasons, s->reasons, sizeof(r->reasons));
+	err = role_text_fill(s, r);
+	if (!err)
+		err = rows_alloc(s, r);
+	if (err)
+		goto fail;
+	add_slot_rows(s, c, o, r);
+	add_unnamed_rows(s, o, r);
+	qsort(r->rows, r->nrows, sizeof(*r->rows), row_cmp);
+	if (c) {
+		r->have_policy = true;
+		r->pol = c->pol;
+		err = find_unused(s, c, r);
+		if (err)
+			goto fail;
+	}
+	return 0;
+fail:
+	pw_report_free(r);
+	return err;
+}
+
+int pw_report_collect(const struct pw_maps *m, const struct pw_compiled *c,
+		      const struct pw_report_opts *o, struct pw_report *r)
+{
+	struct pw_snap s;
+	int err;
+
+	err = pw_snap_read(m, &s);
+	if (err)
+		return err;
+	err = pw_report_build(&s, c, o, r);
+	pw_snap_free(&s);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Names                                                               */
+/* ------------------------------------------------------------------ */
+
+void pw_report_proto_name(unsigned ipproto, char *buf, size_t len)
+{
+	int idx = pw_proto_from_ipproto(ipproto);
+
+	if (idx >= 0)
+		snprintf(buf, len, "%s", pw_proto_name(idx));
+	else
+		snprintf(buf, len, "proto-%u", ipproto);
+}
+
+void pw_report_port_text(const struct pw_counter_key *k, char *buf, size_t len)
+{
+	if (pw_proto_from_ipproto(k->proto) < 0)
+		snprintf(buf, len, "%s", "");
+	else if (k->port_lo == k->port_hi)
+		snprintf(buf, len, "%u", k->port_lo);
+	else
+		snprintf(buf, len, "%u-%u", k->port_lo, k->port_hi);
+}
+
+void pw_report_proto_port(const struct pw_counter_key *k, char *buf, size_t len)
+{
+	char proto[16], port[16];
+
+	pw_report_proto_name(k->proto, proto, sizeof(proto));
+	pw_report_port_text(k, port, sizeof(port));
+	snprintf(buf, len, "%s%s%s", proto, *port ? "/" : "", port);
+}
+
+static const char *dir_name(unsigned dir)
+{
+	return dir == PW_DIR_EGRESS ? "egress" : "ingress";
+}
+
+static const char *mode_name(uint32_t mode)
+{
+	switch (mode) {
+	case PW_MODE_AUDIT:
+		return "audit";
+	case PW_MODE_ENFORCE:
+		return "enforce";
+	default:
+		return "unknown";
+	}
+}
+
+static void digest_text(uint64_t digest, char *buf, size_t len)
+{
+	snprintf(buf, len, "%016" PRIx64, digest);
+}
+
+static void rule_id_text(uint32_t id, char *buf, size_t len)
+{
+	if (id == PW_RULE_NONE)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%u", id);
+}
+
+/* ------------------------------------------------------------------ */
+/* Text                                                                */
+/* ------------------------------------------------------------------ */
+
+static void print_heading(const struct pw_report *r, FILE *out)
+{
+	char digest[24];
+
+	digest_text(r->digest, digest, sizeof(digest));
+	fprintf(out, "Interface %s", r->iface ? r->iface : "?");
+	if (r->netns)
+		fprintf(out, " (netns %s)", r->netns);
+	fprintf(out, ": policy %s, digest %s, mode %s\n",
+		r->policy ? r->policy : "?", digest, mode_name(r->mode));
+	if (r->notes == PW_NOTES_STALE)
+		fprintf(out, "The policy files changed since the last load or "
+			     "reload: notes may be outdated.\n");
+	else if (r->notes == PW_NOTES_UNAVAILABLE)
+		fprintf(out, "The policy files cannot be read: no notes.\n");
+	fputc('\n', out);
+}
+
+struct row_widths {
+	int role, port, verdict, packets, bytes, rule;
+};
+
+static int width_of_u64(uint64_t v)
+{
+	int n = 1;
+
+	while (v >= 10) {
+		v /= 10;
+		n++;
+	}
+	return n;
+}
+
+static int max_int(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+static struct row_widths measure_rows(const struct pw_report *r)
+{
+	struct row_widths w = { 4, 10, 7, 7, 5, 4 };
+	char buf[64];
+	uint32_t i;
+
+	for (i = 0; i < r->nrows; i++) {
+		const struct pw_report_row *row = &r->rows[i];
+
+		w.role = max_int(w.role, strlen(row->role));
+		pw_report_proto_port(&row->key, buf, sizeof(buf));
+		w.port = max_int(w.port, strlen(buf));
+		w.packets = max_int(w.packets, width_of_u64(row->sum.packets));
+		w.bytes = max_int(w.bytes, width_of_u64(row->sum.bytes));
+		rule_id_text(row->rule_id, buf, sizeof(buf));
+		w.rule = max_int(w.rule, strlen(buf));
+	}
+	return w;
+}
+
+static void print_rows(const struct pw_report *r, FILE *out)
+{
+	struct row_widths w = measure_rows(r);
+	char port[64], rule[16];
+	uint32_t i;
+
+	fprintf(out, "%-7s  %-*s  %-*s  %-*s  %*s  %*s  %*s  %s\n", "DIR",
+		w.role, "ROLE", w.port, "PROTO/PORT", w.verdict, "VERDICT",
+		w.packets, "PACKETS", w.bytes, "BYTES", w.rule, "RULE", "NOTE");
+	for (i = 0; i < r->nrows; i++) {
+		const struct pw_report_row *row = &r->rows[i];
+
+		pw_report_proto_port(&row->key, port, sizeof(port));
+		rule_id_text(row->rule_id, rule, sizeof(rule));
+		fprintf(out,
+			"%-7s  %-*s  %-*s  %-*s  %*" PRIu64 "  %*" PRIu64
+			"  %*s  %s\n",
+			dir_name(row->key.dir), w.role, row->role, w.port, port,
+			w.verdict, pw_verdict_name(row->key.verdict), w.packets,
+			(uint64_t)row->sum.packets, w.bytes,
+			(uint64_t)row->sum.bytes, w.rule, rule, row->note);
+	}
+}
+
+static void print_reasons(const struct pw_report *r, FILE *out)
+{
+	const struct pw_counter *judged = &r->reasons[PW_REASON_CLASSIFIED];
+	bool any = false;
+	unsigned i;
+
+	fprintf(out,
+		"\nJudged by the policy: %" PRIu64 " packets, %" PRIu64
+		" bytes\n",
+		(uint64_t)judged->packets, (uint64_t)judged->bytes);
+	fprintf(out, "Not judged by a rule:\n");
+	for (i = 0; i < PW_NREASON; i++) {
+		const struct pw_counter *c = &r->reasons[i];
+
+		if (i == PW_REASON_CLASSIFIED || !c->packets)
+			continue;
+		any = true;
+		fprintf(out,
+			"  %-16s %12" PRIu64 " packets %14" PRIu64 " bytes\n",
+			pw_reason_name(i), (uint64_t)c->packets,
+			(uint64_t)c->bytes);
+	}
+	if (!any)
+		fprintf(out, "  none\n");
+}
+
+void pw_report_print_text(const struct pw_report *r, FILE *out)
+{
+	print_heading(r, out);
+	if (r->nrows)
+		print_rows(r, out);
+	else
+		fprintf(out, "No packets counted under a rule key.\n");
+	print_reasons(r, out);
+}
+
+/* ---------------------------------------------- rule descriptions -- */
+
+static const char *peer_text(const struct pw_policy *pol,
+			     const struct pw_peer *p)
+{
+	if (p->role == PW_PEER_ANY)
+		return "any";
+	if (!pol || p->role < 0 || p->role >= pol->nroles)
+		return "?";
+	return pol->roles[p->role].name;
+}
+
+/* The peer roles of an effective rule: sources on ingress, else targets. */
+static void eff_peers(const struct pw_effective_rule *e,
+		      const struct pw_peer **p, int *n)
+{
+	bool sources = (e->dir == PW_DIR_INGRESS) != e->reversed;
+
+	*p = sources ? e->rule->src : e->rule->dst;
+	*n = sources ? e->rule->nsrc : e->rule->ndst;
+}
+
+/* Appends to a fixed buffer, truncating (the text is for display only). */
+static void append(char *buf, size_t len, const char *s)
+{
+	size_t used = strlen(buf);
+
+	if (used < len)
+		snprintf(buf + used, len - used, "%s", s);
+}
+
+static void peers_text(const struct pw_policy *pol,
+		       const struct pw_effective_rule *e, char *buf, size_t len)
+{
+	const struct pw_peer *p;
+	int n, i;
+
+	buf[0] = '\0';
+	eff_peers(e, &p, &n);
+	for (i = 0; i < n; i++) {
+		if (i)
+			append(buf, len, ",");
+		append(buf, len, peer_text(pol, &p[i]));
+	}
+}
+
+/* "tcp,udp/3306,4000-4003"; an ICMP rule without types is every type. */
+static void rule_ports_text(const struct pw_rule *rule, char *buf, size_t len)
+{
+	char item[24];
+	bool first = true;
+	int p, i;
+
+	buf[0] = '\0';
+	for (p = 0; p < PW_NPROTO; p++) {
+		if (!(rule->protos & (1U << p)))
+			continue;
+		if (!first)
+			append(buf, len, ",");
+		append(buf, len, pw_proto_name(p));
+		first = false;
+	}
+	append(buf, len, "/");
+	if (!rule->nports)
+		append(buf, len, "0-255");
+	for (i = 0; i < rule->nports; i++) {
+		const struct pw_port_range *pr = &rule->ports[i];
+
+		if (pr->lo == pr->hi)
+			snprintf(item, sizeof(item), "%s%u", i ? "," : "",
+				 pr->lo);
+		else
+			snprintf(item, sizeof(item), "%s%u-%u", i ? "," : "",
+				 pr->lo, pr->hi);
+		append(buf, len, item);
+	}
+}
+
+void pw_report_print_unused_text(const struct pw_report *r, FILE *out)
+{
+	char ports[256], peers[512];
+	int wports = 11, wpeers = 5;
+	uint32_t i;
+
+	print_heading(r, out);
+	if (!r->have_policy) {
+		fprintf(out, "Unused rules cannot be listed without the "
+			     "policy files.\n");
+		return;
+	}
+	if (!r->nunused) {
+		fprintf(out, "Every allow rule in force has been hit since "
+			     "load.\n");
+		return;
+	}
+	for (i = 0; i < r->nunused; i++) {
+		const struct pw_effective_rule *e = r->unused[i].eff;
+
+		rule_ports_text(e->rule, ports, sizeof(ports));
+		peers_text(r->pol, e, peers, sizeof(peers));
+		wports = max_int(wports, strlen(ports));
+		wpeers = max_int(wpeers, strlen(peers));
+	}
+	fprintf(out, "Allow rules in force with no hits since load:\n");
+	fprintf(out, "%-7s  %5s  %-*s  %-*s  %s\n", "DIR", "RULE", wports,
+		"PROTO/PORTS", wpeers, "PEERS", "NOTE");
+	for (i = 0; i < r->nunused; i++) {
+		const struct pw_effective_rule *e = r->unused[i].eff;
+
+		rule_ports_text(e->rule, ports, sizeof(ports));
+		peers_text(r->pol, e, peers, sizeof(peers));
+		fprintf(out, "%-7s  %5u  %-*s  %-*s  %s\n", dir_name(e->dir),
+			e->rule_id, wports, ports, wpeers, peers,
+			e->rule->note ? e->rule->note : "");
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON                                                                */
+/* ------------------------------------------------------------------ */
+
+static const char *notes_name(enum pw_notes n)
+{
+	switch (n) {
+	case PW_NOTES_CURRENT:
+		return "current";
+	case PW_NOTES_STALE:
+		return "stale";
+	default:
+		return "unavailable";
+	}
+}
+
+static void json_row(struct pw_json *j, const struct pw_report_row *row)
+{
+	char buf[64];
+
+	pw_json_start_object(j, NULL);
+	pw_json_string(j, "direction", dir_name(row->key.dir));
+	pw_json_string(j, "role", row->role);
+	pw_json_uint(j, "role_id", row->key.role);
+	pw_report_proto_name(row->key.proto, buf, sizeof(buf));
+	pw_json_string(j, "proto", buf);
+	pw_json_uint(j, "ipproto", row->key.proto);
+	pw_report_port_text(&row->key, buf, sizeof(buf));
+	pw_json_string(j, "port", buf);
+	pw_json_uint(j, "port_lo", row->key.port_lo);
+	pw_json_uint(j, "port_hi", row->key.port_hi);
+	pw_json_string(j, "verdict", pw_verdict_name(row->key.verdict));
+	pw_json_uint(j, "packets", row->sum.packets);
+	pw_json_uint(j, "bytes", row->sum.bytes);
+	if (row->rule_id)
+		pw_json_uint(j, "rule_id", row->rule_id);
+	else
+		pw_json_null(j, "rule_id");
+	pw_json_string(j, "note", row->note);
+	pw_json_string(j, "counter", row->unnamed ? "unnamed" : "slot");
+	if (row->unnamed)
+		pw_json_null(j, "slot");
+	else
+		pw_json_uint(j, "slot", row->slot);
+	pw_json_end_object(j);
+}
+
+static void json_unused(struct pw_json *j, const struct pw_report *r,
+			const struct pw_report_unused *u)
+{
+	const struct pw_effective_rule *e = u->eff;
+	char buf[512];
+
+	pw_json_start_object(j, NULL);
+	pw_json_uint(j, "rule_id", e->rule_id);
+	pw_json_string(j, "direction", dir_name(e->dir));
+	rule_ports_text(e->rule, buf, sizeof(buf));
+	pw_json_string(j, "ports", buf);
+	peers_text(r->pol, e, buf, sizeof(buf));
+	pw_json_string(j, "peers", buf);
+	pw_json_bool(j, "reversed", e->reversed);
+	pw_json_string(j, "note", e->rule->note);
+	pw_json_string(j, "file", e->rule->loc.file);
+	pw_json_int(j, "line", e->rule->loc.line);
+	pw_json_uint(j, "slots", u->nslots);
+	pw_json_end_object(j);
+}
+
+static void json_reasons(struct pw_json *j, const struct pw_report *r)
+{
+	unsigned i;
+
+	pw_json_start_object(j, "reasons");
+	for (i = 0; i < PW_NREASON; i++) {
+		pw_json_start_object(j, pw_reason_name(i));
+		pw_json_uint(j, "packets", r->reasons[i].packets);
+		pw_json_uint(j, "bytes", r->reasons[i].bytes);
+		pw_json_end_object(j);
+	}
+	pw_json_end_object(j);
+}
+
+void pw_report_print_json(const struct pw_report *r, struct pw_json *j,
+			  bool unused)
+{
+	char digest[24];
+	uint32_t i;
+
+	digest_text(r->digest, digest, sizeof(digest));
+	pw_json_start_object(j, NULL);
+	pw_json_string(j, "iface", r->iface);
+	pw_json_string(j, "netns", r->netns);
+	pw_json_string(j, "policy", r->policy);
+	pw_json_string(j, "digest", digest);
+	pw_json_string(j, "mode", mode_name(r->mode));
+	pw_json_bool(j, "stale", r->notes == PW_NOTES_STALE);
+	pw_json_string(j, "notes", notes_name(r->notes));
+	if (unused) {
+		pw_json_start_array(j, "unused");
+		for (i = 0; i < r->nunused; i++)
+			json_unused(j, r, &r->unused[i]);
+		pw_json_end_array(j);
+	} else {
+		pw_json_start_array(j, "rows");
+		for (i = 0; i < r->nrows; i++)
+			json_row(j, &r->rows[i]);
+		pw_json_end_array(j);
+	}
+	json_reasons(j, r);
+	pw_json_end_object(j);
+}
+
+/* ------------------------------------------------------------------ */
+/* Prometheus                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Label values escape backslash, double quote and line feed. */
+void pw_prom_label_value(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; s && *s; s++) {
+		if (*s == '\\')
+			fputs("\\\\", out);
+		else if (*s == '"')
+			fputs("\\\"", out);
+		else if (*s == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+static void prom_label(FILE *out, const char *name, const char *value)
+{
+	fprintf(out, ",%s=", name);
+	pw_prom_label_value(out, value);
+}
+
+/* The labels every sample carries, without the closing brace. */
+static void prom_open(FILE *out, const char *metric, const struct pw_report *r)
+{
+	fprintf(out, "%s{iface=", metric);
+	pw_prom_label_value(out, r->iface);
+	if (r->netns)
+		prom_label(out, "netns", r->netns);
+}
+
+static void prom_header(FILE *out, const char *metric, const char *type,
+			const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", metric, help, metric,
+		type);
+}
+
+static void prom_row(FILE *out, const char *metric, const struct pw_report *r,
+		     const struct pw_report_row *row, uint64_t value)
+{
+	char buf[64];
+
+	prom_open(out, metric, r);
+	prom_label(out, "direction", dir_name(row->key.dir));
+	/* the peer: the source on ingress, the destination on egress */
+	prom_label(out, row->key.dir == PW_DIR_EGRESS ? "dst_role" : "src_role",
+		   row->role);
+	pw_report_proto_name(row->key.proto, buf, sizeof(buf));
+	prom_label(out, "proto", buf);
+	pw_report_port_text(&row->key, buf, sizeof(buf));
+	prom_label(out, "port", buf);
+	prom_label(out, "verdict", pw_verdict_name(row->key.verdict));
+	if (row->rule_id)
+		snprintf(buf, sizeof(buf), "%u", row->rule_id);
+	else
+		snprintf(buf, sizeof(buf), "none");
+	prom_label(out, "rule", buf);
+	fprintf(out, "} %" PRIu64 "\n", value);
+}
+
+static void prom_reasons(FILE *out, const struct pw_report *r, bool bytes)
+{
+	const char *metric = bytes ? "portwarden_reason_bytes_total"
+				   : "portwarden_reason_packets_total";
+	unsigned i;
+
+	prom_header(
+		out, metric, "counter",
+		bytes ? "Bytes seen by portwarden, by how they were handled "
+			"(classified: judged by the policy)."
+		      : "Packets seen by portwarden, by how they were "
+			"handled (classified: judged by the policy).");
+	for (i = 0; i < PW_NREASON; i++) {
+		prom_open(out, metric, r);
+		prom_label(out, "reason", pw_reason_name(i));
+		fprintf(out, "} %" PRIu64 "\n",
+			(uint64_t)(bytes ? r->reasons[i].bytes
+					 : r->reasons[i].packets));
+	}
+}
+
+void pw_report_print_prometheus(const struct pw_report *r, FILE *out)
+{
+	char digest[24];
+	uint32_t i;
+
+	prom_header(out, "portwarden_packets_total", "counter",
+		    "Packets per counter key: direction, peer role, protocol, "
+		    "port, verdict, deciding rule.");
+	for (i = 0; i < r->nrows; i++)
+		prom_row(out, "portwarden_packets_total", r, &r->rows[i],
+			 r->rows[i].sum.packets);
+	prom_header(out, "portwarden_bytes_total", "counter",
+		    "Bytes per counter key: direction, peer role, protocol, "
+		    "port, verdict, deciding rule.");
+	for (i = 0; i < r->nrows; i++)
+		prom_row(out, "portwarden_bytes_total", r, &r->rows[i],
+			 r->rows[i].sum.bytes);
+	prom_reasons(out, r, false);
+	prom_reasons(out, r, true);
+
+	digest_text(r->digest, digest, sizeof(digest));
+	prom_header(out, "portwarden_policy_info", "gauge",
+		    "The policy in force and the digest of its compiled "
+		    "tables; always 1.");
+	prom_open(out, "portwarden_policy_info", r);
+	prom_label(out, "policy", r->policy ? r->policy : "");
+	prom_label(out, "digest", digest);
+	prom_label(out, "mode", mode_name(r->mode));
+	fprintf(out, "} 1\n");
+	prom_header(out, "portwarden_policy_stale", "gauge",
+		    "1 when the policy files changed since they were loaded.");
+	prom_open(out, "portwarden_policy_stale", r);
+	fprintf(out, "} %d\n", r->notes == PW_NOTES_STALE);
+}
