@@ -25,6 +25,7 @@
  */
 #define PW_COMMANDS(X) \
 	X(check)       \
+	X(stats)       \
 	X(help)
 
 #define DECLARE_CMD(name) extern const struct pw_cmd pw_cmd_##name;

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * cmd_stats.c - "portwarden stats": the counters of a loaded interface,
+ * one row per counter key, as a table, JSON, or Prometheus textfile.
+ *
+ * The counters come from the pinned maps; the rule notes from the policy
+ * files recorded at load time, recompiled with the maps' role ids and
+ * slots.  Counters are printed whatever happened to those files: when they
+ * changed (digest differs) the notes may be outdated, when they are gone
+ * the notes say so.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "report.h"
+#include "state.h"
+
+extern const struct pw_cmd pw_cmd_stats;
+
+struct stats_args {
+	const char *iface;
+	const char *netns;
+	bool violations;
+	bool unused;
+	bool prometheus;
+	bool reset;
+};
+
+/* The policy behind the notes, when it could be recompiled. */
+struct stats_policy {
+	struct pw_policy pol;
+	struct pw_inventory inv;
+	struct pw_compiled c;
+	bool ok;
+	bool stale;
+	char name[256]; /* policy name, or the file's basename */
+};
+
+static int parse_args(int argc, char **argv, struct stats_args *a)
+{
+	static const struct option opts[] = {
+		{ "iface", required_argument, NULL, 'i' },
+		{ "netns", required_argument, NULL, 'n' },
+		{ "violations", no_argument, NULL, 'v' },
+		{ "unused", no_argument, NULL, 'u' },
+		{ "prometheus", no_argument, NULL, 'P' },
+		{ "reset", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":i:n:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			a->iface = optarg;
+			break;
+		case 'n':
+			a->netns = optarg;
+			break;
+		case 'v':
+			a->violations = true;
+			break;
+		case 'u':
+			a->unused = true;
+			break;
+		case 'P':
+			a->prometheus = true;
+			break;
+		case 'r':
+			a->reset = true;
+			break;
+		case 'h':
+			pw_cli_cmd_help(&pw_cmd_stats, stdout);
+			return -2;
+		default:
+			pw_cli_bad_option(&pw_cmd_stats, c, argv);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		pw_cli_err("stats: unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_args(const struct stats_args *a)
+{
+	if (!a->iface) {
+		pw_cli_err("stats: --iface IF is needed");
+		return -1;
+	}
+	if (a->prometheus && pw_out_is_json()) {
+		pw_cli_err("stats: --prometheus and -j are two output formats; "
+			   "choose one");
+		return -1;
+	}
+	if (a->unused && (a->violations || a->prometheus)) {
+		pw_cli_err("stats: --unused lists rules, not counters: it does "
+			   "not combine with %s",
+			   a->violations ? "--violations" : "--prometheus");
+		return -1;
+	}
+	return 0;
+}
+
+/* "/etc/portwarden/shop.policy" -> "shop", the parser's default name. */
+static void name_from_path(const char *path, char *buf, size_t len)
+{
+	char *copy = strdup(path ? path : "?"), *base, *dot;
+
+	if (!copy) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	base = basename(copy);
+	dot = strrchr(base, '.');
+	if (dot && !strcmp(dot, ".policy"))
+		*dot = '\0';
+	snprintf(buf, len, "%s", base);
+	free(copy);
+}
+
+/*
+ * Recompile the recorded policy for the notes.  Failing is not an error
+ * for stats: the counters are still worth printing, without notes.
+ */
+static void load_policy(const struct pw_loaded *l, struct stats_policy *p)
+{
+	struct pw_diags d = { 0 };
+	char *first = NULL;
+	int stale = 0, i;
+
+	if (pw_loaded_recompile(l, &p->pol, &p->inv, &p->c, &stale, &d)) {
+		for (i = 0; i < d.n && !first; i++)
+			if (d.v[i].level == PW_DIAG_ERROR)
+				first = pw_diag_format(&d.v[i]);
+		pw_cli_warn("stats: %s: cannot recompile the policy, so no "
+			    "notes: %s", l->name,
+			    first ? first : "unknown error");
+		free(first);
+		name_from_path(l->st.policy, p->name, sizeof(p->name));
+		pw_diags_free(&d);
+		return;
+	}
+	pw_diags_free(&d);
+	p->ok = true;
+	p->stale = stale;
+	snprintf(p->name, sizeof(p->name), "%s", p->pol.name);
+	if (stale)
+		pw_cli_warn("stats: %s: the policy files changed since the "
+			    "last load or reload; notes may be outdated "
+			    "('portwarden reload' puts them in force)",
+			    l->name);
+}
+
+static void free_policy(struct stats_policy *p)
+{
+	if (p->ok) {
+		pw_compiled_free(&p->c);
+		pw_inventory_free(&p->inv);
+		pw_policy_free(&p->pol);
+	}
+}
+
+static void print_report(const struct stats_args *a,
+			 const struct pw_report *r)
+{
+	if (pw_out_is_json())
+		pw_report_print_json(r, pw_out_json(), a->unused);
+	else if (a->prometheus)
+		pw_report_print_prometheus(r, stdout);
+	else if (a->unused)
+		pw_report_print_unused_text(r, stdout);
+	else
+		pw_report_print_text(r, stdout);
+}
+
+static int run_stats(const struct stats_args *a)
+{
+	struct pw_report_opts o = { 0 };
+	struct stats_policy p = { 0 };
+	struct pw_report r = { 0 };
+	struct pw_loaded l;
+	char err[1024];
+	int rc;
+
+	rc = pw_loaded_open(a->netns, a->iface, &l, err, sizeof(err));
+	if (rc) {
+		pw_cli_err("stats: %s", err);
+		return rc;
+	}
+	load_policy(&l, &p);
+	if (a->unused && !p.ok) {
+		pw_cli_err("stats: %s: --unused needs the policy files "
+			   "(see the warning above)", l.name);
+		rc = -ENOENT;
+		goto out;
+	}
+	o.filter = a->violations ? PW_REPORT_VIOLATIONS : PW_REPORT_ALL;
+	o.notes = p.stale ? PW_NOTES_STALE : PW_NOTES_CURRENT;
+	rc = pw_report_collect(&l.maps, p.ok ? &p.c : NULL, &o, &r);
+	if (rc) {
+		pw_cli_err("stats: %s: reading the counters: %s", l.name,
+			   *pw_maps_errmsg() ? pw_maps_errmsg() :
+					       strerror(-rc));
+		goto out;
+	}
+	r.iface = l.iface;
+	r.netns = a->netns;
+	r.policy = p.name;
+	print_report(a, &r);
+	fflush(stdout);
+	if (a->reset) {
+		rc = pw_maps_reset_counters(&l.maps);
+		if (rc)
+			pw_cli_err("stats: %s: resetting the counters: %s",
+				   l.name, pw_maps_errmsg());
+	}
+out:
+	pw_report_free(&r);
+	free_policy(&p);
+	pw_loaded_close(&l);
+	return rc;
+}
+
+static int do_stats(int argc, char **argv)
+{
+	struct stats_args a = { 0 };
+	int err;
+
+	err = parse_args(argc, argv, &a);
+	if (err == -2)
+		return 0;
+	if (!err)
+		err = check_args(&a);
+	if (!err)
+		err = run_stats(&a);
+	return err ? 1 : 0;
+}
+
+const struct pw_cmd pw_cmd_stats = {
+	.name = "stats",
+	.usage = "stats --iface IF [--netns NAME] [--violations] [--prometheus] [--reset]\n"
+		 "stats --iface IF [--netns NAME] --unused",
+	.summary = "Show the counters of a loaded interface, per rule key.",
+	.help =
+		"Prints one row per counter key with packets: direction, peer role (the\n"
+		"source on ingress, the destination on egress), protocol and port or port\n"
+		"range, verdict (allow, audit, drop, reply), packets, bytes, the deciding\n"
+		"rule and its note (\"no rule\" for a port no rule names).  Rows come by\n"
+		"packets, most first.  Then the packets not judged by a rule, by reason\n"
+		"(ARP, non-IP, truncated, fragments, PMTU, NDP, unnamed table full).\n"
+		"\n"
+		"Notes come from the policy files recorded at load time.  When they changed\n"
+		"since, the counters are printed with a warning that notes may be outdated;\n"
+		"when they cannot be read, without notes.\n"
+		"\n"
+		"Options:\n"
+		"  --iface IF       the interface\n"
+		"  --netns NAME     the interface lives in network namespace NAME\n"
+		"  --violations     only audit and drop rows\n"
+		"  --unused         instead of counters, the allow rules in force that\n"
+		"                   nothing has hit since load (or the last --reset)\n"
+		"  --prometheus     node_exporter textfile format (metrics\n"
+		"                   portwarden_packets_total, portwarden_bytes_total,\n"
+		"                   portwarden_reason_packets_total, ..._bytes_total,\n"
+		"                   portwarden_policy_info, portwarden_policy_stale)\n"
+		"  --reset          zero every counter after printing\n"
+		"  -j, --json       one JSON document: rows (or unused rules), reasons,\n"
+		"                   policy name, digest, stale flag\n"
+		"  -h, --help       this text\n"
+		"\n"
+		"Exit status: 0 when the counters were printed, 1 otherwise.\n",
+	.run = do_stats,
+};
