@@ -9,6 +9,7 @@ packages=(
 	libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
 	libcmocka-dev
 	iproute2 util-linux
+	prometheus # promtool: tests check the stats --prometheus output
 )
 
 if [ "$(id -u)" -ne 0 ]; then
