@@ -47,9 +47,9 @@ static int snap_read_roles(const struct pw_maps *m, struct pw_snap *s)
 }
 
 /*
- * Slot ids are handed out from 0 upwards and never given back (a reload
- * keeps the old keys reserved), and a key in use always has a protocol,
- * so the slots in use end after the last key with one.
+ * Slot ids are handed out from 0 upwards without holes and never given
+ * back (a reload keeps the old keys reserved), and a key in use always
+ * has a protocol, so the first key without one ends the list.
  */
 static int snap_read_slots(const struct pw_maps *m, struct pw_snap *s)
 {
@@ -64,8 +64,9 @@ static int snap_read_slots(const struct pw_maps *m, struct pw_snap *s)
 		err = pw_maps_read_slot(m, slot, &s->slots[slot].key);
 		if (err)
 			return err;
-		if (s->slots[slot].key.proto)
-			s->nslots = slot + 1;
+		if (!s->slots[slot].key.proto)
+			break;
+		s->nslots = slot + 1;
 	}
 	for (slot = 0; slot < s->nslots; slot++) {
 		for (v = 0; v < PW_NVERDICT; v++) {
@@ -482,6 +483,14 @@ static void print_heading(const struct pw_report *r, FILE *out)
 	fputc('\n', out);
 }
 
+/* The last column: no trailing blanks when there is no note. */
+static void print_note(FILE *out, const char *note)
+{
+	if (note && *note)
+		fprintf(out, "  %s", note);
+	fputc('\n', out);
+}
+
 struct row_widths {
 	int role, port, verdict, packets, bytes, rule;
 };
@@ -538,11 +547,12 @@ static void print_rows(const struct pw_report *r, FILE *out)
 		rule_id_text(row->rule_id, rule, sizeof(rule));
 		fprintf(out,
 			"%-7s  %-*s  %-*s  %-*s  %*" PRIu64 "  %*" PRIu64
-			"  %*s  %s\n",
+			"  %*s",
 			dir_name(row->key.dir), w.role, row->role, w.port, port,
 			w.verdict, pw_verdict_name(row->key.verdict), w.packets,
 			(uint64_t)row->sum.packets, w.bytes,
-			(uint64_t)row->sum.bytes, w.rule, rule, row->note);
+			(uint64_t)row->sum.bytes, w.rule, rule);
+		print_note(out, row->note);
 	}
 }
 
@@ -693,9 +703,9 @@ void pw_report_print_unused_text(const struct pw_report *r, FILE *out)
 
 		rule_ports_text(e->rule, ports, sizeof(ports));
 		peers_text(r->pol, e, peers, sizeof(peers));
-		fprintf(out, "%-7s  %5u  %-*s  %-*s  %s\n", dir_name(e->dir),
-			e->rule_id, wports, ports, wpeers, peers,
-			e->rule->note ? e->rule->note : "");
+		fprintf(out, "%-7s  %5u  %-*s  %-*s", dir_name(e->dir),
+			e->rule_id, wports, ports, wpeers, peers);
+		print_note(out, e->rule->note);
 	}
 }
 
