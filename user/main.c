@@ -25,6 +25,12 @@
  */
 #define PW_COMMANDS(X) \
 	X(check)       \
+	X(load)        \
+	X(unload)      \
+	X(status)      \
+	X(reload)      \
+	X(mode)        \
+	X(confirm)     \
 	X(stats)       \
 	X(help)
 

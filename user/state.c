@@ -32,11 +32,26 @@ static void loaded_name(const char *netns, const char *iface, char *buf,
 		snprintf(buf, len, "%s", iface);
 }
 
+/*
+ * bpffs refuses names with a '.', which VLAN interfaces ("eth0.100") have:
+ * the pin directory spells '.' as '%', which no interface name keeps
+ * (the kernel takes a '%' in a name as a template for a number).
+ */
+#define PW_PIN_DOT '%'
+
+static void pin_escape(char *s, char from, char to)
+{
+	for (; *s; s++)
+		if (*s == from)
+			*s = to;
+}
+
 void pw_pin_dir(const char *netns, const char *iface, char *buf, size_t len)
 {
 	char name[IF_NAMESIZE + 300];
 
 	loaded_name(netns, iface, name, sizeof(name));
+	pin_escape(name, '.', PW_PIN_DOT);
 	snprintf(buf, len, "%s/%s", PW_PIN_ROOT, name);
 }
 
@@ -444,7 +459,10 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Directories under PW_PIN_ROOT, without the loader's ".staging" ones. */
+/*
+ * Directories under PW_PIN_ROOT, without the loader's staging ones (they
+ * start with ':', which a loaded name cannot: namespaces have names).
+ */
 int pw_loaded_list(char ***names, int *n)
 {
 	struct dirent *de;
@@ -457,9 +475,12 @@ int pw_loaded_list(char ***names, int *n)
 	if (!dir)
 		return errno == ENOENT ? 0 : -errno;
 	while (!err && (de = readdir(dir))) {
-		if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+		if (de->d_name[0] == '.' || de->d_name[0] == ':' ||
+		    de->d_type != DT_DIR)
 			continue;
 		err = push_str(names, n, de->d_name);
+		if (!err)
+			pin_escape((*names)[*n - 1], PW_PIN_DOT, '.');
 	}
 	closedir(dir);
 	if (err) {

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * cmd_reload.c - "portwarden reload": put a new policy (or the changed
+ * files of the same one) in force on a loaded interface, atomically, with
+ * its counters kept.
+ */
+#include <string.h>
+
+#include "hostopts.h"
+
+extern const struct pw_cmd pw_cmd_reload;
+
+/* The recorded settings, with the host mode the datapath has now. */
+static int recorded_settings(const struct pw_hostopts *o, struct pw_state *st,
+			     int *mode)
+{
+	struct pw_loaded l;
+	struct pw_config cfg;
+	char err[1024];
+	int rc;
+
+	rc = pw_loaded_open(o->netns, o->iface, &l, err, sizeof(err));
+	if (rc) {
+		pw_cli_err("%s", err);
+		return -1;
+	}
+	*mode = l.st.mode;
+	if (!pw_maps_get_config(&l.maps, &cfg))
+		*mode = cfg.mode;
+	*st = l.st; /* take ownership of the strings */
+	memset(&l.st, 0, sizeof(l.st));
+	pw_loaded_close(&l);
+	return 0;
+}
+
+static int do_reload(int argc, char **argv)
+{
+	struct pw_hostopts o;
+	struct pw_diags d = { 0 };
+	struct pw_state base = { 0 }, st = { 0 };
+	struct pw_load_req req;
+	int rc, mode;
+
+	rc = pw_hostopts_parse(&pw_cmd_reload,
+			       PW_HO_IFACE | PW_HO_NETNS | PW_HO_HOST |
+				       PW_HO_FORCE,
+			       argc, argv, &o);
+	if (rc)
+		return rc < 0;
+	rc = pw_hostopts_need_iface(&pw_cmd_reload, &o);
+	if (!rc)
+		rc = recorded_settings(&o, &base, &mode);
+	if (!rc) {
+		base.mode = mode;
+		rc = pw_hostopts_settings(&pw_cmd_reload, &o, &base, &st, &d);
+	}
+	if (!rc) {
+		req = (struct pw_load_req){
+			.netns = o.netns,
+			.iface = o.iface,
+			.st = &st,
+			.force = o.force,
+		};
+		rc = pw_reload(&req, &d);
+	}
+	pw_cli_diags(&d);
+	if (!rc)
+		rc = pw_status_report(o.netns, o.iface);
+	pw_diags_free(&d);
+	pw_state_free(&st);
+	pw_state_free(&base);
+	pw_hostopts_free(&o);
+	return rc ? 1 : 0;
+}
+
+const struct pw_cmd pw_cmd_reload = {
+	.name = "reload",
+	.usage = "reload --iface IF [--policy FILE] [--inventory FILE] [--role ROLE[,ROLE]] [--tag TAG]...\n"
+		 "       [--mode audit|enforce] [--profile FILE] [--force] [--netns NAME]",
+	.summary = "Put a new or changed policy in force, keeping the counters.",
+	.help =
+		"Compiles the policy with the loaded role ids and counter slots, so that\n"
+		"every counter carries on; only when that succeeds and the result fits the\n"
+		"loaded maps, writes the generation not in force and flips to it: packets\n"
+		"see the old policy or the new one, never a mixture.  On any error the\n"
+		"running policy is untouched and the message says why (file:line:col for\n"
+		"the policy).  Settings not given are the recorded ones (see status): a\n"
+		"bare 'reload --iface IF' rereads the same files.  Then prints the status.\n"
+		"\n"
+		"Options: as for load (--policy, --inventory, --role, --tag, --mode,\n"
+		"--profile, --force, --netns); tags given replace the recorded ones.\n"
+		"A policy too big for the loaded maps needs unload and load (counters\n"
+		"restart).\n",
+	.run = do_reload,
+};

@@ -1,0 +1,1348 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * loader.c - load, unload, reload, mode and confirm: everything that puts
+ * the datapath on an interface or changes it while it runs.
+ *
+ * Load order, chosen so that an interrupted load leaves either nothing or
+ * a complete datapath behind, and never an attached program in front of
+ * half-written tables:
+ *
+ *	compile → open skeleton → size maps → pin paths in a staging dir
+ *	→ load (maps pinned there) → write + flip a generation, set config
+ *	→ pin program → rename staging dir to the pin dir → attach XDP
+ *	→ pin the link → state file
+ *
+ * A crash before the rename leaves only a staging directory named after
+ * a dead process, which the next load or unload of that interface
+ * removes.  A crash between attach and the link pin detaches by itself:
+ * an unpinned link dies with the last fd.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <arpa/inet.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "classify.h"
+#include "loader.h"
+#include "portwarden.skel.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+#define PW_BPFFS "/sys/fs/bpf"
+#define PW_LINK_PIN "link_xdp"
+#define PW_PROG_PIN "pw_xdp_ingress"
+#define PW_LOCK_FILE PW_STATE_ROOT "/.lock"
+/*
+ * Staging directories: ":staging:<name>:<pid>".  A loaded name never
+ * starts with ':' and bpffs allows no '.' in names.
+ */
+#define PW_STAGING_PREFIX ":staging:"
+
+/* A directory path, and room for a file name under it. */
+#define PW_DIR_MAX 4096
+#define PW_FILE_MAX (PW_DIR_MAX + 256)
+
+/* ------------------------------------------------------------ names -- */
+
+const char *pw_xdp_mode_name(enum pw_xdp_mode mode)
+{
+	switch (mode) {
+	case PW_XDP_AUTO:
+		return "auto";
+	case PW_XDP_NATIVE:
+		return "native";
+	case PW_XDP_GENERIC:
+		return "generic";
+	}
+	return "?";
+}
+
+int pw_xdp_mode_parse(const char *s, enum pw_xdp_mode *mode)
+{
+	if (!strcmp(s, "auto"))
+		*mode = PW_XDP_AUTO;
+	else if (!strcmp(s, "native") || !strcmp(s, "driver"))
+		*mode = PW_XDP_NATIVE;
+	else if (!strcmp(s, "generic") || !strcmp(s, "skb"))
+		*mode = PW_XDP_GENERIC;
+	else
+		return -1;
+	return 0;
+}
+
+__u64 pw_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* "<IF>" or "<NETNS>:<IF>", as the pin directory is named. */
+static void display_name(const char *netns, const char *iface, char *buf,
+			 size_t len)
+{
+	if (netns)
+		snprintf(buf, len, "%s:%s", netns, iface);
+	else
+		snprintf(buf, len, "%s", iface);
+}
+
+/* " --netns NAME" for hints, or "". */
+static const char *netns_flag(const char *netns, char *buf, size_t len)
+{
+	if (!netns)
+		return "";
+	snprintf(buf, len, " --netns %s", netns);
+	return buf;
+}
+
+/* ----------------------------------------------------- libbpf's log -- */
+
+/*
+ * libbpf speaks through a print callback; during a load we keep what it
+ * says and show the tail (the verifier's last words) only on failure.
+ */
+static char libbpf_log[16384];
+static size_t libbpf_log_len;
+
+static int libbpf_keep(enum libbpf_print_level level, const char *fmt,
+		       va_list ap)
+{
+	size_t room = sizeof(libbpf_log) - libbpf_log_len;
+	int n;
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	if (room < 2) {
+		/* keep the newest: drop the older half */
+		memmove(libbpf_log, libbpf_log + sizeof(libbpf_log) / 2,
+			sizeof(libbpf_log) / 2);
+		libbpf_log_len = sizeof(libbpf_log) / 2;
+		room = sizeof(libbpf_log) - libbpf_log_len;
+	}
+	n = vsnprintf(libbpf_log + libbpf_log_len, room, fmt, ap);
+	if (n > 0)
+		libbpf_log_len += (size_t)n < room ? (size_t)n : room - 1;
+	return 0;
+}
+
+static void libbpf_log_start(void)
+{
+	libbpf_log_len = 0;
+	libbpf_log[0] = '\0';
+	libbpf_set_print(libbpf_keep);
+}
+
+/* The last lines libbpf printed, as one warning (the error says why). */
+static void libbpf_log_report(struct pw_diags *d)
+{
+	const char *tail = libbpf_log;
+	int lines = 0;
+	size_t i;
+
+	for (i = libbpf_log_len; i > 0; i--) {
+		if (libbpf_log[i - 1] == '\n' && ++lines > 12) {
+			tail = libbpf_log + i;
+			break;
+		}
+	}
+	if (*tail)
+		pw_warn(d, NULL, "libbpf said:\n%s", tail);
+}
+
+/* ------------------------------------------------ kernel diagnosis -- */
+
+/* Why the kernel may have refused: permission, or features it lacks. */
+static void explain_kernel_error(struct pw_diags *d, const char *name,
+				 const char *what, int err)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (err == -EPERM || err == -EACCES) {
+		pw_error(d, NULL,
+			 "%s: %s: permission denied: loading needs CAP_BPF, "
+			 "CAP_NET_ADMIN and CAP_PERFMON (run as root)",
+			 name, what);
+		return;
+	}
+	if (!uname(&u))
+		sscanf(u.release, "%d.%d", &major, &minor);
+	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_XDP, NULL) <= 0) {
+		pw_error(d, NULL,
+			 "%s: %s: kernel %s too old or built without XDP "
+			 "(BPF_PROG_TYPE_XDP, Linux 4.8); portwarden needs "
+			 "Linux 5.15 or newer", name, what, u.release);
+		return;
+	}
+	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_PERCPU_HASH, NULL) <= 0) {
+		pw_error(d, NULL,
+			 "%s: %s: kernel %s lacks per-CPU maps (Linux 4.6); "
+			 "portwarden needs Linux 5.15 or newer", name, what,
+			 u.release);
+		return;
+	}
+	if (major && (major < 5 || (major == 5 && minor < 15))) {
+		pw_error(d, NULL,
+			 "%s: %s: %s; kernel %s is older than 5.15, the oldest "
+			 "portwarden supports (bounded loops need 5.3, XDP "
+			 "links 5.9)", name, what, strerror(-err), u.release);
+		return;
+	}
+	pw_error(d, NULL, "%s: %s: %s", name, what, strerror(-err));
+}
+
+/* ----------------------------------------------------------- locking -- */
+
+/*
+ * One writer at a time across all interfaces: loads, reloads and mode
+ * changes assume they are the only writer of the maps they touch.
+ */
+static int lock_take(const char *name, struct pw_diags *d)
+{
+	int fd;
+
+	if (mkdir(PW_STATE_ROOT, 0755) && errno != EEXIST) {
+		pw_error(d, NULL, "%s: cannot create %s: %s%s", name,
+			 PW_STATE_ROOT, strerror(errno),
+			 errno == EACCES ? " (run as root)" : "");
+		return -1;
+	}
+	fd = open(PW_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		pw_error(d, NULL, "%s: cannot open %s: %s%s", name,
+			 PW_LOCK_FILE, strerror(errno),
+			 errno == EACCES ? " (run as root)" : "");
+		return -1;
+	}
+	if (flock(fd, LOCK_EX)) {
+		pw_error(d, NULL, "%s: cannot lock %s: %s", name,
+			 PW_LOCK_FILE, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void lock_release(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/* ----------------------------------------------------------- netns -- */
+
+int pw_netns_enter(const char *name, int *saved, struct pw_diags *d)
+{
+	char path[PW_FILE_MAX];
+	int fd, err;
+
+	*saved = -1;
+	if (!name)
+		return 0;
+	if (!*name || strchr(name, '/')) {
+		pw_error(d, NULL, "bad network namespace name '%s'", name);
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		pw_error(d, NULL, "network namespace %s: %s", name,
+			 err == -ENOENT ? "no such namespace (no /run/netns entry)"
+					: strerror(-err));
+		return err;
+	}
+	*saved = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (*saved < 0 || setns(fd, CLONE_NEWNET)) {
+		err = -errno;
+		pw_error(d, NULL, "cannot enter network namespace %s: %s%s",
+			 name, strerror(-err),
+			 err == -EPERM ? " (needs CAP_SYS_ADMIN)" : "");
+		if (*saved >= 0)
+			close(*saved);
+		*saved = -1;
+		close(fd);
+		return err;
+	}
+	close(fd);
+	return 0;
+}
+
+void pw_netns_leave(int saved)
+{
+	if (saved < 0)
+		return;
+	if (setns(saved, CLONE_NEWNET))
+		fprintf(stderr, "portwarden: cannot return to the original "
+				"network namespace: %s\n", strerror(errno));
+	close(saved);
+}
+
+/* pw_netns_enter() with the loaded name in front of its messages. */
+static int netns_enter_named(const char *netns, const char *name,
+			     int *saved, struct pw_diags *d)
+{
+	struct pw_diags local = { 0 };
+	int i, err;
+
+	err = pw_netns_enter(netns, saved, &local);
+	for (i = 0; i < local.n; i++)
+		pw_error(d, NULL, "%s: %s", name, local.v[i].msg);
+	pw_diags_free(&local);
+	return err;
+}
+
+/* Interface index in @netns; 0 with an error naming the cause. */
+static unsigned iface_index(const char *netns, const char *iface,
+			    const char *name, struct pw_diags *d)
+{
+	unsigned idx;
+	int saved, err;
+
+	if (!*iface || strlen(iface) >= IF_NAMESIZE) {
+		pw_error(d, NULL, "%s: not a valid interface name", name);
+		return 0;
+	}
+	if (netns_enter_named(netns, name, &saved, d))
+		return 0;
+	idx = if_nametoindex(iface);
+	err = errno;
+	pw_netns_leave(saved);
+	if (!idx)
+		pw_error(d, NULL, "%s: no such interface%s%s", name,
+			 netns ? " in network namespace " : "",
+			 netns ? netns : "");
+	(void)err;
+	return idx;
+}
+
+/* ------------------------------------------------------------- bpffs -- */
+
+static int ensure_bpffs(struct pw_diags *d)
+{
+	struct statfs sfs;
+
+	if (!statfs(PW_BPFFS, &sfs) && sfs.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mkdir(PW_BPFFS, 0700) && errno != EEXIST) {
+		pw_error(d, NULL, "cannot create %s: %s", PW_BPFFS,
+			 strerror(errno));
+		return -errno;
+	}
+	if (mount("bpf", PW_BPFFS, "bpf", 0, "mode=0700")) {
+		pw_error(d, NULL, "cannot mount bpffs on %s: %s%s", PW_BPFFS,
+			 strerror(errno),
+			 errno == EPERM ? " (run as root)" : "");
+		return -errno;
+	}
+	return 0;
+}
+
+/* Unpin every file in @dir, then the directory.  Missing is fine. */
+static int remove_pin_dir(const char *dir)
+{
+	char path[PW_FILE_MAX];
+	struct dirent *de;
+	DIR *dh;
+	int err = 0;
+
+	dh = opendir(dir);
+	if (!dh)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(dh))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) && errno != ENOENT && !err)
+			err = -errno;
+	}
+	closedir(dh);
+	if (rmdir(dir) && errno != ENOENT && !err)
+		err = -errno;
+	return err;
+}
+
+/* "PW_PIN_ROOT/:staging:<name>:" with '.' spelt as in pin directories. */
+static void staging_name(const char *name, char *buf, size_t len)
+{
+	char *p;
+
+	snprintf(buf, len, "%s/" PW_STAGING_PREFIX "%s:", PW_PIN_ROOT, name);
+	for (p = buf + strlen(PW_PIN_ROOT) + 1; *p; p++)
+		if (*p == '.')
+			*p = '%';
+}
+
+/*
+ * Staging directories of @name left by loads that died: removed when
+ * their process is gone.
+ */
+static void remove_dead_staging(const char *name)
+{
+	char prefix[512], path[PW_FILE_MAX], *end;
+	struct dirent *de;
+	size_t plen;
+	long pid;
+	DIR *dh;
+
+	staging_name(name, path, sizeof(path));
+	snprintf(prefix, sizeof(prefix), "%s", strrchr(path, '/') + 1);
+	plen = strlen(prefix);
+	dh = opendir(PW_PIN_ROOT);
+	if (!dh)
+		return;
+	while ((de = readdir(dh))) {
+		if (strncmp(de->d_name, prefix, plen))
+			continue;
+		pid = strtol(de->d_name + plen, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		if (kill((pid_t)pid, 0) && errno == ESRCH) {
+			snprintf(path, sizeof(path), "%s/%s", PW_PIN_ROOT,
+				 de->d_name);
+			remove_pin_dir(path);
+		}
+	}
+	closedir(dh);
+}
+
+/* ------------------------------------------------------ compiling -- */
+
+struct pw_build {
+	struct pw_policy pol;
+	struct pw_inventory inv;
+	struct pw_compiled c;
+	bool compiled;
+};
+
+static int build_compile(struct pw_build *b, const struct pw_state *st,
+			 const struct pw_prev_state *prev, struct pw_diags *d)
+{
+	struct pw_compile_opts o = {
+		.host_roles = (const char *const *)st->roles,
+		.nhost_roles = st->nroles,
+		.tags = (const char *const *)st->tags,
+		.ntags = st->ntags,
+		.prev = prev,
+	};
+
+	memset(b, 0, sizeof(*b));
+	if (pw_policy_parse_file(st->policy, &b->pol, d))
+		return -EINVAL;
+	if (st->inventory &&
+	    pw_inventory_parse_file(st->inventory, &b->pol, &b->inv, d))
+		return -EINVAL;
+	if (pw_compile(&b->pol, st->inventory ? &b->inv : NULL, &o, &b->c, d))
+		return -EINVAL;
+	b->compiled = true;
+	return 0;
+}
+
+static void build_free(struct pw_build *b)
+{
+	if (b->compiled)
+		pw_compiled_free(&b->c);
+	pw_inventory_free(&b->inv);
+	pw_policy_free(&b->pol);
+}
+
+/* ---------------------------------------------------- lockout guard -- */
+
+/* "a.b.c.d", "x::y", "::ffff:a.b.c.d", "fe80::1%eth0" -> family 4 or 6. */
+static int parse_ssh_addr(const char *s, uint8_t addr[16])
+{
+	char buf[INET6_ADDRSTRLEN + 32], *pct;
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	pct = strchr(buf, '%');
+	if (pct)
+		*pct = '\0';
+	if (inet_pton(AF_INET, buf, addr) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, buf, addr) != 1)
+		return 0;
+	if (!memcmp(addr, mapped, sizeof(mapped))) {
+		memmove(addr, addr + 12, 4);
+		return 4;
+	}
+	return 6;
+}
+
+struct ssh_session {
+	int family;
+	uint8_t client[16], server[16];
+	unsigned client_port, server_port;
+};
+
+/* SSH_CONNECTION is "CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT". */
+static bool ssh_session_from_env(struct ssh_session *s)
+{
+	const char *env = getenv("SSH_CONNECTION");
+	char cip[128], sip[128];
+	int fc, fs;
+
+	if (!env || sscanf(env, "%127s %u %127s %u", cip, &s->client_port,
+			   sip, &s->server_port) != 4)
+		return false;
+	fc = parse_ssh_addr(cip, s->client);
+	fs = parse_ssh_addr(sip, s->server);
+	if (!fc || fc != fs || s->client_port > 65535 ||
+	    s->server_port > 65535)
+		return false;
+	s->family = fc;
+	return true;
+}
+
+/* Does any source role get through to 22/tcp in enforce mode? */
+static bool anyone_reaches_ssh(const struct pw_compiled *c)
+{
+	const struct pw_rule_entry *e;
+	unsigned seg, role;
+
+	seg = pw_compiled_seg(c, PW_DIR_INGRESS, PW_P_TCP, 22);
+	if (seg == PW_SEG_NONE)
+		return false;
+	for (role = 0; role < c->nroles; role++) {
+		e = pw_compiled_entry(c, PW_DIR_INGRESS, seg, role);
+		if (!e)
+			continue;
+		if ((e->flags & PW_ENTRY_ALLOW) && !(e->flags & PW_ENTRY_LOOPBACK))
+			return true;
+		if (e->mode == PW_MODE_AUDIT)
+			return true; /* a violation, but passed */
+	}
+	return false;
+}
+
+int pw_lockout_check(const struct pw_compiled *c, const char *name,
+		     bool force, struct pw_diags *d)
+{
+	struct pw_config cfg = { .mode = PW_MODE_ENFORCE,
+				 .unchecked_drop = PW_UNCHECKED_DROP_DEFAULT };
+	struct pw_classify_result res;
+	struct ssh_session s;
+	uint8_t pkt[256];
+	char why[256];
+	int len;
+
+	if (!anyone_reaches_ssh(c))
+		pw_warn(d, NULL,
+			"%s: no role may reach 22/tcp: in enforce mode nobody "
+			"can open an SSH session to this host through it",
+			name);
+	if (!ssh_session_from_env(&s))
+		return 0;
+	len = pw_classify_build_packet(s.family, s.client, s.server,
+				       PW_IPPROTO_TCP, s.client_port,
+				       s.server_port, pkt, sizeof(pkt));
+	if (len < 0)
+		return 0;
+	if (pw_classify(c, &cfg, 0, pkt, len, &res) != PW_XDP_DROP)
+		return 0;
+	pw_classify_describe(c, &res, why, sizeof(why));
+	if (force) {
+		pw_warn(d, NULL,
+			"%s: enforce drops the SSH session this command runs "
+			"in (%s); going on because of --force", name, why);
+		return 0;
+	}
+	pw_error(d, NULL,
+		 "%s: refusing enforce: it would drop the SSH session this "
+		 "command runs in (%s); allow it in the policy, or use "
+		 "--force", name, why);
+	return -EPERM;
+}
+
+/* ------------------------------------------------------- XDP attach -- */
+
+static const char *attach_mode_name(__u8 mode)
+{
+	switch (mode) {
+	case XDP_ATTACHED_DRV:
+		return "native";
+	case XDP_ATTACHED_SKB:
+		return "generic";
+	case XDP_ATTACHED_HW:
+		return "offloaded";
+	case XDP_ATTACHED_MULTI:
+		return "several modes";
+	}
+	return "none";
+}
+
+/* "id 42 'xdp_dispatcher', native mode" */
+static void describe_prog(__u32 id, __u8 mode, char *buf, size_t len)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 ilen = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &ilen))
+		snprintf(buf, len, "id %u '%s', %s mode", id, info.name,
+			 attach_mode_name(mode));
+	else
+		snprintf(buf, len, "id %u, %s mode", id,
+			 attach_mode_name(mode));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Detach whatever XDP program is on @ifindex: netlink, else a link. */
+static int detach_foreign(unsigned ifindex, const struct bpf_xdp_query_opts *q)
+{
+	struct bpf_link_info info;
+	__u32 id = 0, len;
+	int fd, err = 0;
+
+	if (q->skb_prog_id)
+		err = bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, NULL);
+	if (!err && q->drv_prog_id)
+		err = bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	if (!err && q->hw_prog_id)
+		err = bpf_xdp_detach(ifindex, XDP_FLAGS_HW_MODE, NULL);
+	if (err != -EBUSY)
+		return err;
+	/* attached through a bpf_link: netlink cannot remove it */
+	while (!bpf_link_get_next_id(id, &id)) {
+		fd = bpf_link_get_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    info.type == BPF_LINK_TYPE_XDP &&
+		    info.xdp.ifindex == ifindex)
+			err = bpf_link_detach(fd);
+		close(fd);
+	}
+	return err;
+}
+
+/*
+ * Refuse (or with @force remove) a program somebody else attached.
+ * Runs inside the interface's namespace.
+ */
+static int check_foreign(unsigned ifindex, const char *name, bool force,
+			 struct pw_diags *d)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	char prog[128];
+	int err;
+
+	err = bpf_xdp_query(ifindex, 0, &q);
+	if (err) {
+		explain_kernel_error(d, name, "cannot query its XDP program",
+				     err);
+		return err;
+	}
+	if (!q.prog_id && !q.drv_prog_id && !q.skb_prog_id && !q.hw_prog_id)
+		return 0;
+	describe_prog(q.prog_id ? q.prog_id : q.skb_prog_id ? q.skb_prog_id
+					     : q.drv_prog_id,
+		      q.attach_mode, prog, sizeof(prog));
+	if (!force) {
+		pw_error(d, NULL,
+			 "%s: already has an XDP program that is not "
+			 "portwarden's (%s); remove it or use --force to "
+			 "replace it", name, prog);
+		return -EBUSY;
+	}
+	err = detach_foreign(ifindex, &q);
+	if (err) {
+		pw_error(d, NULL, "%s: cannot remove its XDP program (%s): %s",
+			 name, prog, strerror(-err));
+		return err;
+	}
+	pw_warn(d, NULL, "%s: replaced its XDP program (%s) (--force)", name,
+		prog);
+	return 0;
+}
+
+static int link_create(int prog_fd, unsigned ifindex, __u32 flags)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, o, .flags = flags);
+
+	return bpf_link_create(prog_fd, ifindex, BPF_XDP, &o);
+}
+
+/*
+ * Attach in the requested mode; auto tries the driver first.  The link
+ * is created with bpf_link_create rather than bpf_program__attach_xdp,
+ * which cannot ask for a mode.  Returns the link fd or -errno.
+ */
+static int attach_xdp(int prog_fd, unsigned ifindex, enum pw_xdp_mode want,
+		      enum pw_xdp_mode *got, const char *name,
+		      struct pw_diags *d)
+{
+	int fd;
+
+	if (want != PW_XDP_GENERIC) {
+		fd = link_create(prog_fd, ifindex, XDP_FLAGS_DRV_MODE);
+		if (fd >= 0) {
+			*got = PW_XDP_NATIVE;
+			return fd;
+		}
+		if (want == PW_XDP_NATIVE || fd == -EPERM || fd == -EBUSY)
+			goto fail;
+	}
+	fd = link_create(prog_fd, ifindex, XDP_FLAGS_SKB_MODE);
+	if (fd >= 0) {
+		*got = PW_XDP_GENERIC;
+		return fd;
+	}
+fail:
+	if (fd == -EOPNOTSUPP && want == PW_XDP_NATIVE)
+		pw_error(d, NULL,
+			 "%s: the driver does not support native XDP; use "
+			 "--xdp-mode generic or auto", name);
+	else if (fd == -EBUSY || fd == -EEXIST)
+		pw_error(d, NULL,
+			 "%s: another XDP program was attached meanwhile",
+			 name);
+	else
+		explain_kernel_error(d, name, "cannot attach the XDP program",
+				     fd);
+	return fd;
+}
+
+/* ------------------------------------------------------------- load -- */
+
+struct load_ctx {
+	const struct pw_load_req *req;
+	struct pw_diags *d;
+	char name[IF_NAMESIZE + 300];
+	char pin_dir[PW_DIR_MAX], staging[PW_DIR_MAX], state_path[PW_DIR_MAX];
+	unsigned ifindex;
+	struct pw_build b;
+	struct portwarden *skel;
+	struct pw_caps caps;
+	struct pw_maps maps;
+	bool staged, renamed;
+	int link_fd;
+	enum pw_xdp_mode xdp_got;
+};
+
+/* Pins of the loader's own making would be "already loaded". */
+static int load_check_free(struct load_ctx *x)
+{
+	char hint[300];
+	struct stat sb;
+
+	if (!stat(x->pin_dir, &sb)) {
+		pw_error(x->d, NULL,
+			 "%s: already loaded by portwarden; use 'portwarden "
+			 "reload%s --iface %s' to change the policy, or "
+			 "'portwarden unload' first", x->name,
+			 netns_flag(x->req->netns, hint, sizeof(hint)),
+			 x->req->iface);
+		return -EEXIST;
+	}
+	if (!stat(x->state_path, &sb)) {
+		pw_warn(x->d, NULL, "%s: removing a stale state file %s",
+			x->name, x->state_path);
+		unlink(x->state_path);
+	}
+	return 0;
+}
+
+static int load_compile(struct load_ctx *x)
+{
+	int err;
+
+	err = build_compile(&x->b, x->req->st, NULL, x->d);
+	if (err) {
+		pw_error(x->d, NULL, "%s: nothing loaded: the policy does not "
+				     "compile", x->name);
+		return err;
+	}
+	if (x->req->st->mode == PW_MODE_ENFORCE)
+		return pw_lockout_check(&x->b.c, x->name, x->req->force, x->d);
+	return 0;
+}
+
+/* Open the skeleton, size it, point every map's pin at the staging dir. */
+static int load_open(struct load_ctx *x)
+{
+	struct bpf_map *map;
+	char path[PW_FILE_MAX];
+	int err;
+
+	x->skel = portwarden__open();
+	if (!x->skel) {
+		err = -errno;
+		pw_error(x->d, NULL, "%s: cannot open the BPF object: %s",
+			 x->name, strerror(-err));
+		return err;
+	}
+	pw_caps_default(&x->caps);
+	pw_caps_fit(&x->caps, &x->b.c);
+	err = pw_caps_check(&x->caps, &x->b.c, path, sizeof(path));
+	if (!err)
+		err = pw_skel_configure(x->skel, &x->caps);
+	if (err) {
+		pw_error(x->d, NULL, "%s: the policy is too big for the "
+				     "datapath: %s", x->name,
+			 err == -E2BIG ? path : pw_maps_errmsg());
+		return err;
+	}
+	bpf_object__for_each_map(map, x->skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue; /* .rodata: the program holds it */
+		snprintf(path, sizeof(path), "%s/%s", x->staging,
+			 bpf_map__name(map));
+		err = bpf_map__set_pin_path(map, path);
+		if (err) {
+			pw_error(x->d, NULL, "%s: %s: %s", x->name, path,
+				 strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int load_stage(struct load_ctx *x)
+{
+	int err;
+
+	err = ensure_bpffs(x->d);
+	if (err)
+		return err;
+	if (mkdir(PW_PIN_ROOT, 0700) && errno != EEXIST) {
+		err = -errno;
+		pw_error(x->d, NULL, "cannot create %s: %s", PW_PIN_ROOT,
+			 strerror(-err));
+		return err;
+	}
+	remove_dead_staging(x->name);
+	if (mkdir(x->staging, 0700)) {
+		err = -errno;
+		pw_error(x->d, NULL, "cannot create %s: %s", x->staging,
+			 strerror(-err));
+		return err;
+	}
+	x->staged = true;
+	return 0;
+}
+
+/* Load the program; the maps get pinned into the staging dir. */
+static int load_program(struct load_ctx *x)
+{
+	int err;
+
+	libbpf_log_start();
+	err = portwarden__load(x->skel);
+	libbpf_set_print(NULL);
+	if (err) {
+		explain_kernel_error(x->d, x->name,
+				     "the kernel refused the program", err);
+		libbpf_log_report(x->d);
+		return err;
+	}
+	err = pw_maps_from_skel(x->skel, &x->caps, &x->maps);
+	if (err)
+		pw_error(x->d, NULL, "%s: %s", x->name, pw_maps_errmsg());
+	return err;
+}
+
+/* A complete generation in force and the host config, before attach. */
+static int load_fill(struct load_ctx *x)
+{
+	struct pw_config cfg;
+	__u32 gen;
+	int err;
+
+	err = pw_maps_get_config(&x->maps, &cfg);
+	if (err)
+		goto fail;
+	gen = !(cfg.active_gen & 1);
+	err = pw_maps_write_gen(&x->maps, &x->b.c, gen);
+	if (!err)
+		err = pw_maps_flip(&x->maps, gen);
+	if (err)
+		goto fail;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.mode = x->req->st->mode;
+	cfg.unchecked_drop = PW_UNCHECKED_DROP_DEFAULT;
+	err = pw_maps_set_config(&x->maps, &cfg);
+	if (err)
+		goto fail;
+	return 0;
+fail:
+	pw_error(x->d, NULL, "%s: writing the tables: %s", x->name,
+		 pw_maps_errmsg());
+	return err;
+}
+
+/* Program pinned next to its maps, then the whole set takes its name. */
+static int load_publish(struct load_ctx *x)
+{
+	char path[PW_FILE_MAX];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/%s", x->staging, PW_PROG_PIN);
+	err = bpf_program__pin(x->skel->progs.pw_xdp_ingress, path);
+	if (err) {
+		pw_error(x->d, NULL, "%s: cannot pin the program at %s: %s",
+			 x->name, path, strerror(-err));
+		return err;
+	}
+	if (rename(x->staging, x->pin_dir)) {
+		err = -errno;
+		if (err == -ENOTEMPTY || err == -EEXIST)
+			pw_error(x->d, NULL, "%s: loaded by another portwarden "
+					     "meanwhile", x->name);
+		else
+			pw_error(x->d, NULL, "%s: cannot rename %s to %s: %s",
+				 x->name, x->staging, x->pin_dir,
+				 strerror(-err));
+		return err;
+	}
+	x->renamed = true;
+	return 0;
+}
+
+static int load_attach(struct load_ctx *x)
+{
+	const struct pw_load_req *req = x->req;
+	char path[PW_FILE_MAX];
+	int saved, err;
+
+	err = netns_enter_named(req->netns, x->name, &saved, x->d);
+	if (err)
+		return err;
+	err = check_foreign(x->ifindex, x->name, req->force, x->d);
+	if (!err) {
+		x->link_fd = attach_xdp(
+			bpf_program__fd(x->skel->progs.pw_xdp_ingress),
+			x->ifindex, req->xdp_mode, &x->xdp_got, x->name, x->d);
+		err = x->link_fd < 0 ? x->link_fd : 0;
+	}
+	pw_netns_leave(saved);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "%s/%s", x->pin_dir, PW_LINK_PIN);
+	if (bpf_obj_pin(x->link_fd, path)) {
+		err = -errno;
+		pw_error(x->d, NULL, "%s: cannot pin the XDP link at %s: %s",
+			 x->name, path, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int load_record(struct load_ctx *x)
+{
+	struct pw_state st = *x->req->st;
+	int err;
+
+	st.loaded_at = time(NULL);
+	st.reloaded_at = 0;
+	st.digest = x->b.c.info.policy_digest;
+	st.netns = (char *)x->req->netns;
+	snprintf(st.xdp_mode, sizeof(st.xdp_mode), "%s",
+		 pw_xdp_mode_name(x->xdp_got));
+	err = pw_state_write(x->state_path, &st);
+	if (err)
+		pw_error(x->d, NULL, "%s: cannot write %s: %s", x->name,
+			 x->state_path, strerror(-err));
+	return err;
+}
+
+/* Undo a failed load: detach, unpin everything. */
+static void load_undo(struct load_ctx *x)
+{
+	char path[PW_FILE_MAX];
+
+	if (x->link_fd >= 0) {
+		bpf_link_detach(x->link_fd);
+		close(x->link_fd);
+		x->link_fd = -1;
+	}
+	if (x->renamed) {
+		remove_pin_dir(x->pin_dir);
+	} else if (x->staged) {
+		remove_pin_dir(x->staging);
+	}
+	snprintf(path, sizeof(path), "%s", x->state_path);
+	if (x->renamed)
+		unlink(path);
+}
+
+int pw_load(const struct pw_load_req *req, struct pw_diags *d)
+{
+	struct load_ctx x = { .req = req, .d = d, .link_fd = -1 };
+	int lock, err;
+
+	display_name(req->netns, req->iface, x.name, sizeof(x.name));
+	pw_pin_dir(req->netns, req->iface, x.pin_dir, sizeof(x.pin_dir));
+	pw_state_path(req->netns, req->iface, x.state_path,
+		      sizeof(x.state_path));
+	staging_name(x.name, x.staging, sizeof(x.staging));
+	snprintf(x.staging + strlen(x.staging),
+		 sizeof(x.staging) - strlen(x.staging), "%d", (int)getpid());
+
+	err = load_compile(&x);
+	if (err)
+		goto out_free;
+	x.ifindex = iface_index(req->netns, req->iface, x.name, d);
+	if (!x.ifindex) {
+		err = -ENODEV;
+		goto out_free;
+	}
+	lock = lock_take(x.name, d);
+	if (lock < 0) {
+		err = -EACCES;
+		goto out_free;
+	}
+	err = load_check_free(&x);
+	if (!err)
+		err = load_stage(&x);
+	if (!err)
+		err = load_open(&x);
+	if (!err)
+		err = load_program(&x);
+	if (!err)
+		err = load_fill(&x);
+	if (!err)
+		err = load_publish(&x);
+	if (!err)
+		err = load_attach(&x);
+	if (!err)
+		err = load_record(&x);
+	if (err)
+		load_undo(&x);
+	else if (x.link_fd >= 0)
+		close(x.link_fd); /* the pin holds it now */
+	lock_release(lock);
+out_free:
+	portwarden__destroy(x.skel);
+	build_free(&x.b);
+	return err;
+}
+
+/* ----------------------------------------------------------- unload -- */
+
+int pw_unload(const char *netns, const char *iface, struct pw_diags *d)
+{
+	char name[IF_NAMESIZE + 300], dir[PW_DIR_MAX], state[PW_DIR_MAX];
+	char path[PW_FILE_MAX];
+	struct stat sb;
+	bool pins, have_state;
+	int lock, fd, err = 0;
+
+	display_name(netns, iface, name, sizeof(name));
+	pw_pin_dir(netns, iface, dir, sizeof(dir));
+	pw_state_path(netns, iface, state, sizeof(state));
+	lock = lock_take(name, d);
+	if (lock < 0)
+		return -EACCES;
+	remove_dead_staging(name);
+	pins = !stat(dir, &sb);
+	have_state = !stat(state, &sb);
+	if (!pins && !have_state) {
+		pw_error(d, NULL, "%s: not loaded (no %s)", name, dir);
+		err = -ENOENT;
+		goto out;
+	}
+	/* detach first: the datapath stops before its tables go */
+	snprintf(path, sizeof(path), "%s/%s", dir, PW_LINK_PIN);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		if (bpf_link_detach(fd) && errno != ENOLINK)
+			pw_warn(d, NULL, "%s: detaching the XDP link: %s", name,
+				strerror(errno));
+		close(fd);
+	} else if (errno == EPERM || errno == EACCES) {
+		err = -errno;
+		pw_error(d, NULL, "%s: permission denied opening %s: run as "
+				  "root", name, path);
+		goto out;
+	}
+	err = remove_pin_dir(dir);
+	if (err)
+		pw_error(d, NULL, "%s: cannot remove %s: %s", name, dir,
+			 strerror(-err));
+	if (unlink(state) && errno != ENOENT && !err) {
+		err = -errno;
+		pw_error(d, NULL, "%s: cannot remove %s: %s", name, state,
+			 strerror(-err));
+	}
+out:
+	lock_release(lock);
+	return err;
+}
+
+/* ----------------------------------------------------------- reload -- */
+
+static int open_loaded(const char *netns, const char *iface,
+		       struct pw_loaded *l, struct pw_diags *d)
+{
+	char err[1024];
+	int rc;
+
+	rc = pw_loaded_open(netns, iface, l, err, sizeof(err));
+	if (rc)
+		pw_error(d, NULL, "%s", err);
+	return rc;
+}
+
+/* Settings in @l->st take the values of @next; times and digest stay. */
+static int state_update(struct pw_loaded *l, const struct pw_state *next,
+			uint64_t digest, bool reloaded, struct pw_diags *d)
+{
+	char path[PW_FILE_MAX];
+	struct pw_state st = l->st;
+	int err;
+
+	if (next) {
+		st.policy = next->policy;
+		st.inventory = next->inventory;
+		st.roles = next->roles;
+		st.nroles = next->nroles;
+		st.tags = next->tags;
+		st.ntags = next->ntags;
+		st.mode = next->mode;
+	}
+	st.digest = digest;
+	if (reloaded)
+		st.reloaded_at = time(NULL);
+	pw_state_path(l->st.netns, l->iface, path, sizeof(path));
+	err = pw_state_write(path, &st);
+	if (err)
+		pw_error(d, NULL, "%s: cannot write %s: %s", l->name, path,
+			 strerror(-err));
+	return err;
+}
+
+static int reload_compile(struct pw_loaded *l, const struct pw_load_req *req,
+			  struct pw_build *b, struct pw_diags *d)
+{
+	struct pw_prev_buf pb;
+	char why[256];
+	int err;
+
+	err = pw_prev_read(&l->maps, &pb);
+	if (err) {
+		pw_error(d, NULL, "%s: cannot read role ids and slots: %s",
+			 l->name, strerror(-err));
+		return err;
+	}
+	err = build_compile(b, req->st, &pb.prev, d);
+	pw_prev_free(&pb);
+	if (err) {
+		pw_error(d, NULL, "%s: reload refused: the policy does not "
+				  "compile; the running policy is untouched",
+			 l->name);
+		return err;
+	}
+	err = pw_caps_check(&l->maps.caps, &b->c, why, sizeof(why));
+	if (err) {
+		pw_error(d, NULL,
+			 "%s: reload refused: the new policy does not fit the "
+			 "loaded maps (%s); unload and load again to size them "
+			 "for it (counters restart); the running policy is "
+			 "untouched", l->name,
+			 err == -E2BIG ? why : pw_maps_errmsg());
+		return err;
+	}
+	if (req->st->mode == PW_MODE_ENFORCE)
+		return pw_lockout_check(&b->c, l->name, req->force, d);
+	return 0;
+}
+
+int pw_reload(const struct pw_load_req *req, struct pw_diags *d)
+{
+	char name[IF_NAMESIZE + 300];
+	struct pw_build b = { 0 };
+	struct pw_loaded l;
+	struct pw_config cfg;
+	__u32 gen;
+	int lock, err;
+
+	display_name(req->netns, req->iface, name, sizeof(name));
+	lock = lock_take(name, d);
+	if (lock < 0)
+		return -EACCES;
+	err = open_loaded(req->netns, req->iface, &l, d);
+	if (err)
+		goto out_unlock;
+	err = reload_compile(&l, req, &b, d);
+	if (err)
+		goto out;
+	err = pw_maps_get_config(&l.maps, &cfg);
+	if (err)
+		goto fail_maps;
+	gen = !(cfg.active_gen & 1);
+	err = pw_maps_write_gen(&l.maps, &b.c, gen);
+	if (err)
+		goto fail_maps;
+	err = pw_maps_flip(&l.maps, gen);
+	if (err)
+		goto fail_maps;
+	if (cfg.mode != (__u32)req->st->mode) {
+		cfg.mode = req->st->mode;
+		cfg.enforce_deadline_ns = 0;
+		err = pw_maps_set_config(&l.maps, &cfg);
+		if (err)
+			goto fail_maps;
+	}
+	err = state_update(&l, req->st, b.c.info.policy_digest, true, d);
+	goto out;
+fail_maps:
+	pw_error(d, NULL, "%s: reload failed: %s; the running policy is "
+			  "untouched", l.name, pw_maps_errmsg());
+out:
+	pw_loaded_close(&l);
+out_unlock:
+	build_free(&b);
+	lock_release(lock);
+	return err;
+}
+
+/* ------------------------------------------------------------- mode -- */
+
+/* The lockout guard against the recorded policy (what the maps hold). */
+static int mode_guard(struct pw_loaded *l, bool force, struct pw_diags *d)
+{
+	struct pw_policy pol;
+	struct pw_inventory inv;
+	struct pw_compiled c;
+	int stale, err;
+
+	err = pw_loaded_recompile(l, &pol, &inv, &c, &stale, d);
+	if (err) {
+		if (force) {
+			pw_warn(d, NULL, "%s: cannot check the SSH lockout "
+					 "guard; going on because of --force",
+				l->name);
+			return 0;
+		}
+		pw_error(d, NULL,
+			 "%s: cannot check the SSH lockout guard because the "
+			 "recorded policy does not compile; reload it, or use "
+			 "--force", l->name);
+		return err;
+	}
+	if (stale)
+		pw_warn(d, NULL, "%s: the policy files changed since the last "
+				 "load or reload; the lockout guard judged "
+				 "the files as they are now", l->name);
+	err = pw_lockout_check(&c, l->name, force, d);
+	pw_compiled_free(&c);
+	pw_inventory_free(&inv);
+	pw_policy_free(&pol);
+	return err;
+}
+
+int pw_set_mode(const char *netns, const char *iface, int mode,
+		unsigned confirm_s, bool force, struct pw_diags *d)
+{
+	char name[IF_NAMESIZE + 300];
+	struct pw_loaded l;
+	struct pw_config cfg;
+	struct pw_state next;
+	int lock, err;
+
+	display_name(netns, iface, name, sizeof(name));
+	lock = lock_take(name, d);
+	if (lock < 0)
+		return -EACCES;
+	err = open_loaded(netns, iface, &l, d);
+	if (err)
+		goto out_unlock;
+	if (mode == PW_MODE_ENFORCE) {
+		err = mode_guard(&l, force, d);
+		if (err)
+			goto out;
+	}
+	err = pw_maps_get_config(&l.maps, &cfg);
+	if (!err) {
+		cfg.mode = mode;
+		cfg.enforce_deadline_ns = 0;
+		if (mode == PW_MODE_ENFORCE && confirm_s)
+			cfg.enforce_deadline_ns =
+				pw_monotonic_ns() +
+				(__u64)confirm_s * 1000000000ULL;
+		err = pw_maps_set_config(&l.maps, &cfg);
+	}
+	if (err) {
+		pw_error(d, NULL, "%s: %s", l.name, pw_maps_errmsg());
+		goto out;
+	}
+	next = l.st;
+	next.mode = mode;
+	err = state_update(&l, &next, l.st.digest, false, d);
+out:
+	pw_loaded_close(&l);
+out_unlock:
+	lock_release(lock);
+	return err;
+}
+
+int pw_confirm(const char *netns, const char *iface, struct pw_diags *d)
+{
+	char name[IF_NAMESIZE + 300], hint[300];
+	struct pw_loaded l;
+	struct pw_config cfg;
+	int lock, err;
+
+	display_name(netns, iface, name, sizeof(name));
+	lock = lock_take(name, d);
+	if (lock < 0)
+		return -EACCES;
+	err = open_loaded(netns, iface, &l, d);
+	if (err)
+		goto out_unlock;
+	err = pw_maps_get_config(&l.maps, &cfg);
+	if (err) {
+		pw_error(d, NULL, "%s: %s", l.name, pw_maps_errmsg());
+		goto out;
+	}
+	if (cfg.mode != PW_MODE_ENFORCE || !cfg.enforce_deadline_ns) {
+		pw_error(d, NULL, "%s: nothing to confirm: no enforce deadline "
+				  "is pending", l.name);
+		err = -ENOENT;
+		goto out;
+	}
+	if (pw_monotonic_ns() >= cfg.enforce_deadline_ns) {
+		pw_error(d, NULL,
+			 "%s: too late: the deadline has passed and the "
+			 "datapath is back in audit; run 'portwarden mode%s "
+			 "--iface %s enforce' again", l.name,
+			 netns_flag(netns, hint, sizeof(hint)), iface);
+		err = -ETIME;
+		goto out;
+	}
+	cfg.enforce_deadline_ns = 0;
+	err = pw_maps_set_config(&l.maps, &cfg);
+	if (err)
+		pw_error(d, NULL, "%s: %s", l.name, pw_maps_errmsg());
+out:
+	pw_loaded_close(&l);
+out_unlock:
+	lock_release(lock);
+	return err;
+}
