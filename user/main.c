@@ -32,6 +32,7 @@
 	X(mode)        \
 	X(confirm)     \
 	X(stats)       \
+	X(lab)         \
 	X(help)
 
 #define DECLARE_CMD(name) extern const struct pw_cmd pw_cmd_##name;
