@@ -158,10 +158,12 @@ struct pw_gen_info {
 	__u8 v6_plens[PW_MAX_V6_PLENS];  /* present IPv6 prefix lengths, longest first */
 	__u32 nsegs[PW_NDIR];            /* segments used, for bounds in user space */
 	__u32 nroles;                    /* role ids used (max id + 1) */
-	__u32 pad;
+	__u32 v6_nbuckets;               /* pw_v6 buckets in use: a power of two, 0 = none */
 	__u64 policy_digest;             /* FNV-1a of the compiled tables */
+	__u32 v6_seed;                   /* seed of pw_v6_hash() for this generation */
+	__u32 v6_max_probe;              /* buckets a lookup reads at most, 1..PW_V6_MAX_PROBE */
 };
-_Static_assert(sizeof(struct pw_gen_info) == 48, "pw_gen_info layout");
+_Static_assert(sizeof(struct pw_gen_info) == 56, "pw_gen_info layout");
 
 /* ------------------------------------------------------------------ */
 /* Maps: pw_v4_tbl16, pw_v4_tbl8 (ARRAY of __u32) - IPv4 DIR-16-8-8     */
@@ -203,6 +205,77 @@ struct pw_v6_key {
 _Static_assert(sizeof(struct pw_v6_key) == 20, "pw_v6_key layout");
 
 /* value: __u32 role id */
+
+/*
+ * pw_v6 is becoming an ARRAY of buckets: an open-addressing hash table
+ * that the compiler builds and the program probes with inlined array
+ * lookups and pw_v6_hash(), so that trying a prefix length costs a hash
+ * and one or two array reads rather than a kernel hash lookup.
+ *
+ * A key is (prefix length, address masked to it).  Its home bucket is
+ * pw_v6_hash() masked to the generation's bucket count (a power of two);
+ * it lives in the first of the buckets home, home + 1, ... (wrapping) that
+ * had a free slot when it was inserted, at most PW_V6_MAX_PROBE buckets
+ * from home.  Slots fill in order and keys are never deleted (a new
+ * generation is a new table), so a lookup may stop at the first empty
+ * slot it meets: the key would have gone there.
+ */
+#define PW_V6_BUCKET_SLOTS 3
+#define PW_V6_MAX_PROBE 4
+#define PW_V6_MAX_BUCKETS (1U << 22) /* per generation */
+
+struct pw_v6_slot {
+	__u32 addr[4]; /* masked to plen, network order (bytes as on the wire) */
+	__u8 plen;
+	__u8 used;     /* 1 = holds a key; 0 = empty, and so are the slots after it */
+	__u16 role;
+};
+_Static_assert(sizeof(struct pw_v6_slot) == 20, "pw_v6_slot layout");
+
+/* One 64-byte value: three keys. */
+struct pw_v6_bucket {
+	struct pw_v6_slot slot[PW_V6_BUCKET_SLOTS];
+	__u32 pad;
+};
+_Static_assert(sizeof(struct pw_v6_bucket) == 64, "pw_v6_bucket layout");
+
+#define PW_V6_HASH_M1 0x9e3779b97f4a7c15ULL
+#define PW_V6_HASH_M2 0xc2b2ae3d27d4eb4fULL
+#define PW_V6_HASH_F1 0xff51afd7ed558ccdULL
+#define PW_V6_HASH_F2 0xc4ceb9fe1a85ec53ULL
+
+/*
+ * Hash of a masked address (its four words as loaded from the bytes, so
+ * the same on either side of a little-endian kernel), the prefix length
+ * and the generation's seed.  Two independent multiplies take two words
+ * each; then the 64-bit finalizer of MurmurHash3 (fmix64) spreads every
+ * bit over the low bits that the bucket index uses.  It has to: loaded
+ * little-endian, the last address byte, the one that varies most, is the
+ * top byte of a word, which a multiply alone never carries downwards.
+ * Straight-line 64-bit arithmetic: no loop, no table.
+ */
+static inline __u32 pw_v6_hash(__u32 seed, __u32 plen, __u32 a0, __u32 a1,
+			       __u32 a2, __u32 a3)
+{
+	__u64 lo = ((__u64)a1 << 32 | a0) ^ ((__u64)seed << 32 | plen);
+	__u64 hi = (__u64)a3 << 32 | a2;
+	__u64 h = lo * PW_V6_HASH_M1 ^ hi * PW_V6_HASH_M2;
+
+	h ^= h >> 33;
+	h *= PW_V6_HASH_F1;
+	h ^= h >> 33;
+	h *= PW_V6_HASH_F2;
+	h ^= h >> 33;
+	return (__u32)h;
+}
+
+/* Bucket @probe steps from the home of @hash; @nbuckets a power of two. */
+static inline __u32 pw_v6_bucket_index(__u32 gen, __u32 v6_cap,
+				       __u32 nbuckets, __u32 hash,
+				       __u32 probe)
+{
+	return gen * v6_cap + ((hash + probe) & (nbuckets - 1));
+}
 
 /* ------------------------------------------------------------------ */
 /* Map: pw_ports (ARRAY of pw_port_row) - port -> segment               */

@@ -661,6 +661,286 @@ static void test_v6_plen_limit(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* The IPv6 bucket table                                               */
+/* ------------------------------------------------------------------ */
+
+/* @in masked to @plen bits, byte by byte. */
+static void mask6(uint8_t out[16], const uint8_t in[16], unsigned plen)
+{
+	unsigned i;
+
+	for (i = 0; i < 16; i++) {
+		unsigned bits = plen > 8 * i ? plen - 8 * i : 0;
+
+		out[i] = bits >= 8 ? in[i] : in[i] & (uint8_t)(0xff00 >> bits);
+	}
+}
+
+/*
+ * pw_role_v6() of bpf/portwarden.bpf.c, step for step, over the compiled
+ * bucket table instead of the pw_v6 map.  The entry list is not used:
+ * this is what the datapath will find.
+ */
+static uint32_t probe_v6(const struct pw_compiled *c, const uint8_t addr[16])
+{
+	const struct pw_gen_info *info = &c->info;
+	uint32_t n = info->v6_nplens, probes = info->v6_max_probe, i, j, k;
+
+	if (!info->v6_nbuckets)
+		return PW_ROLE_UNKNOWN;
+	if (n > PW_MAX_V6_PLENS)
+		n = PW_MAX_V6_PLENS;
+	if (probes > PW_V6_MAX_PROBE)
+		probes = PW_V6_MAX_PROBE;
+	for (i = 0; i < n; i++) {
+		unsigned plen = info->v6_plens[i];
+		uint8_t masked[16];
+		__u32 w[4], hash;
+
+		mask6(masked, addr, plen);
+		memcpy(w, masked, sizeof(w));
+		hash = pw_v6_hash(info->v6_seed, plen, w[0], w[1], w[2], w[3]);
+		for (j = 0; j < probes; j++) {
+			const struct pw_v6_bucket *b =
+				&c->v6_buckets[pw_v6_bucket_index(
+					0, 0, info->v6_nbuckets, hash, j)];
+
+			for (k = 0; k < PW_V6_BUCKET_SLOTS; k++) {
+				const struct pw_v6_slot *sl = &b->slot[k];
+
+				if (!sl->used)
+					goto next_plen;
+				if (sl->plen == plen &&
+				    !memcmp(sl->addr, w, sizeof(w)))
+					return sl->role;
+			}
+		}
+next_plen:;
+	}
+	return PW_ROLE_UNKNOWN;
+}
+
+/* xorshift32: a fixed sequence, so failures repeat */
+static uint32_t next_rand(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/*
+ * An inventory of @n disjoint IPv6 prefixes in 2001:db8::/32, lengths
+ * /48, /56, /64, /128 in turn, each length in its own quarter of the third
+ * group (like the bench's), roles r0..r7 in turn.  Returns the text.
+ */
+static char *v6_inventory(unsigned n)
+{
+	static const unsigned plens[] = { 48, 56, 64, 128 };
+	size_t cap = (size_t)n * 64 + 1, len = 0;
+	char *text = malloc(cap);
+	unsigned i;
+
+	assert_non_null(text);
+	for (i = 0; i < n; i++) {
+		unsigned plen = plens[i % 4], j = i / 4;
+		uint16_t g[8] = { 0x2001, 0x0db8 };
+		char buf[INET6_ADDRSTRLEN];
+		uint8_t a[16];
+		int k;
+
+		if (plen == 48) {
+			g[2] = j;
+		} else if (plen == 56) {
+			g[2] = 0x4000 + j / 256;
+			g[3] = (j % 256) << 8;
+		} else if (plen == 64) {
+			g[2] = 0x8000 + j / 65536;
+			g[3] = j % 65536;
+		} else {
+			g[2] = 0xc000;
+			g[6] = j >> 16;
+			g[7] = j & 0xffff;
+		}
+		for (k = 0; k < 8; k++) {
+			a[2 * k] = g[k] >> 8;
+			a[2 * k + 1] = g[k] & 0xff;
+		}
+		assert_non_null(inet_ntop(AF_INET6, a, buf, sizeof(buf)));
+		len += snprintf(text + len, cap - len, "r%u %s/%u\n", i % 8,
+				buf, plen);
+		assert_true(len < cap);
+	}
+	return text;
+}
+
+static const char *v6_roles_policy =
+	"role r0 \"r\"\nrole r1 \"r\"\nrole r2 \"r\"\nrole r3 \"r\"\n"
+	"role r4 \"r\"\nrole r5 \"r\"\nrole r6 \"r\"\nrole r7 \"r\"\n"
+	"allow tcp 1 from r0 to r1 note \"x\"\n";
+
+/* Table shape: power of two, <= 50% load, every key once, probe bound. */
+static void assert_v6_table_shape(const struct pw_compiled *c)
+{
+	const struct pw_gen_info *info = &c->info;
+	uint32_t nb = info->v6_nbuckets, used = 0, i, k;
+
+	assert_non_null(c->v6_buckets);
+	assert_true(nb > 0 && (nb & (nb - 1)) == 0);
+	assert_true((uint64_t)2 * c->nv6 <= (uint64_t)nb * PW_V6_BUCKET_SLOTS);
+	assert_in_range(info->v6_max_probe, 1, PW_V6_MAX_PROBE);
+	for (i = 0; i < nb; i++) {
+		const struct pw_v6_bucket *b = &c->v6_buckets[i];
+
+		assert_int_equal(b->pad, 0);
+		for (k = 0; k < PW_V6_BUCKET_SLOTS; k++) {
+			const struct pw_v6_slot *sl = &b->slot[k];
+
+			if (!sl->used) {
+				/* slots fill in order, and are zero when empty */
+				static const struct pw_v6_slot zero;
+
+				assert_memory_equal(sl, &zero, sizeof(zero));
+				if (k + 1 < PW_V6_BUCKET_SLOTS)
+					assert_int_equal(b->slot[k + 1].used, 0);
+				continue;
+			}
+			assert_int_equal(sl->used, 1);
+			used++;
+		}
+	}
+	assert_int_equal(used, c->nv6);
+}
+
+/* Every prefix is found by the probe, at any address inside it. */
+static void test_v6_buckets_find_all(void **state)
+{
+	char *inv = v6_inventory(10000);
+	const struct pw_compiled *c;
+	uint32_t x = 12345, i;
+	struct fx f;
+
+	fx_compile(&f, v6_roles_policy, inv, "r1", NULL, NULL);
+	c = &f.c;
+	assert_int_equal(c->nv6, 10000);
+	assert_int_equal(c->info.v6_nplens, 4);
+	/* 10,000 keys need 20,000 slots: 6,667 buckets, so 8,192 */
+	assert_int_equal(c->info.v6_nbuckets, 8192);
+	assert_v6_table_shape(c);
+	for (i = 0; i < c->nv6; i++) {
+		const struct pw_v6_entry *e = &c->v6[i];
+		uint8_t a[16];
+		unsigned b;
+
+		assert_int_equal(probe_v6(c, e->key.addr), e->role);
+		/* the host part does not matter */
+		for (b = 0; b < 16; b++)
+			a[b] = next_rand(&x);
+		for (b = 0; b < e->key.plen; b++) {
+			uint8_t bit = 0x80 >> (b % 8);
+
+			a[b / 8] = (a[b / 8] & ~bit) | (e->key.addr[b / 8] & bit);
+		}
+		assert_int_equal(probe_v6(c, a), e->role);
+	}
+	fx_free(&f);
+	free(inv);
+}
+
+/*
+ * Addresses outside every prefix are not found: each prefix moved to the
+ * empty upper half of its length's quarter (bit 0x2000 of the third
+ * group), exactly.  And the probe agrees with the entry list
+ * (pw_compiled_role_v6) on each prefix's neighbour (its last bit flipped,
+ * there or not) and on random addresses.
+ */
+static void test_v6_buckets_absent(void **state)
+{
+	char *inv = v6_inventory(2000);
+	const struct pw_compiled *c;
+	uint32_t x = 777, i, known = 0;
+	struct fx f;
+
+	fx_compile(&f, v6_roles_policy, inv, "r1", NULL, NULL);
+	c = &f.c;
+	assert_v6_table_shape(c);
+	for (i = 0; i < c->nv6; i++) {
+		const struct pw_v6_entry *e = &c->v6[i];
+		unsigned last = e->key.plen - 1;
+		uint8_t a[16];
+
+		memcpy(a, e->key.addr, 16);
+		a[4] |= 0x20;
+		assert_int_equal(probe_v6(c, a), PW_ROLE_UNKNOWN);
+		memcpy(a, e->key.addr, 16);
+		a[last / 8] ^= 0x80 >> (last % 8);
+		assert_int_equal(probe_v6(c, a), pw_compiled_role_v6(c, a));
+	}
+	for (i = 0; i < 100000; i++) {
+		uint8_t a[16];
+		unsigned b;
+		uint32_t want;
+
+		for (b = 0; b < 16; b++)
+			a[b] = next_rand(&x);
+		if (i % 2) { /* inside 2001:db8::/32, a small third group */
+			a[0] = 0x20, a[1] = 0x01, a[2] = 0x0d, a[3] = 0xb8;
+			a[4] &= 0xc0;
+			a[5] &= 0x03;
+		}
+		want = pw_compiled_role_v6(c, a);
+		known += want != PW_ROLE_UNKNOWN;
+		assert_int_equal(probe_v6(c, a), want);
+	}
+	/* both outcomes were exercised */
+	assert_true(known > 1000);
+	assert_true(known < 90000);
+	fx_free(&f);
+	free(inv);
+
+	/* no IPv6 prefix at all: no table */
+	fx_compile(&f, v6_roles_policy, "r0 198.18.0.0/24\n", "r1", NULL,
+		   NULL);
+	assert_null(f.c.v6_buckets);
+	assert_int_equal(f.c.info.v6_nbuckets, 0);
+	assert_int_equal(f.c.info.v6_max_probe, 0);
+	fx_free(&f);
+}
+
+/* Small tables: one prefix, and a few, still obey the rules. */
+static void test_v6_buckets_small(void **state)
+{
+	struct fx f;
+
+	fx_compile(&f, v6_roles_policy, "r3 2001:db8::/32\n", "r1", NULL,
+		   NULL);
+	assert_int_equal(f.c.info.v6_nbuckets, 1);
+	assert_int_equal(f.c.info.v6_max_probe, 1);
+	assert_v6_table_shape(&f.c);
+	assert_int_equal(probe_v6(&f.c, f.c.v6[0].key.addr), rid(&f.c, "r3"));
+	fx_free(&f);
+
+	fx_compile(&f, v6_roles_policy,
+		   "r3 2001:db8::/32 2001:db8:1::/48\nr4 2001:db8:1::1\n",
+		   "r1", NULL, NULL);
+	assert_int_equal(f.c.info.v6_nbuckets, 2);
+	assert_v6_table_shape(&f.c);
+	{
+		uint8_t a[16];
+
+		assert_int_equal(inet_pton(AF_INET6, "2001:db8:1::1", a), 1);
+		assert_int_equal(probe_v6(&f.c, a), rid(&f.c, "r4"));
+		assert_int_equal(inet_pton(AF_INET6, "2001:db8:1::2", a), 1);
+		assert_int_equal(probe_v6(&f.c, a), rid(&f.c, "r3"));
+		assert_int_equal(inet_pton(AF_INET6, "2001:db8:2::2", a), 1);
+		assert_int_equal(probe_v6(&f.c, a), rid(&f.c, "r3"));
+		assert_int_equal(inet_pton(AF_INET6, "2001:db9::", a), 1);
+		assert_int_equal(probe_v6(&f.c, a), PW_ROLE_UNKNOWN);
+	}
+	fx_free(&f);
+}
+
+/* ------------------------------------------------------------------ */
 /* Stability across reloads, determinism                               */
 /* ------------------------------------------------------------------ */
 
@@ -755,6 +1035,11 @@ static void assert_same_tables(const struct pw_compiled *x,
 	assert_int_equal(x->nv6, y->nv6);
 	if (x->nv6)
 		assert_memory_equal(x->v6, y->v6, x->nv6 * sizeof(*x->v6));
+	assert_int_equal(x->info.v6_nbuckets, y->info.v6_nbuckets);
+	if (x->info.v6_nbuckets)
+		assert_memory_equal(x->v6_buckets, y->v6_buckets,
+				    x->info.v6_nbuckets *
+					    sizeof(*x->v6_buckets));
 	assert_memory_equal(x->ports, y->ports,
 			    PW_NDIR * PW_NPROTO * PW_PORT_ROWS *
 				    sizeof(*x->ports));
@@ -1112,6 +1397,9 @@ int main(void)
 		cmocka_unit_test(test_literal_peers),
 		cmocka_unit_test(test_address_tables),
 		cmocka_unit_test(test_v6_plen_limit),
+		cmocka_unit_test(test_v6_buckets_find_all),
+		cmocka_unit_test(test_v6_buckets_absent),
+		cmocka_unit_test(test_v6_buckets_small),
 		cmocka_unit_test(test_prev_roles_and_slots),
 		cmocka_unit_test(test_determinism),
 		cmocka_unit_test(test_unknown_role_and_tag),

@@ -13,7 +13,8 @@
  *   5. judge every (direction, segment, role) once, in user space, so the
  *      datapath only has to read the answer;
  *   6. give every judged cell a counter slot (stable by key across reloads);
- *   7. build the IPv4 DIR-16-8-8 arrays and the IPv6 prefix entries.
+ *   7. build the IPv4 DIR-16-8-8 arrays, the IPv6 prefix entries and
+ *      the IPv6 bucket table.
  *
  * Every loop runs in a fixed order over sorted or file-ordered inputs, so
  * the same inputs always give the same bytes.
@@ -1023,6 +1024,148 @@ out:
 	return err;
 }
 
+/*
+ * The pw_v6 bucket table (layout and probe rule in portwarden.h).  The
+ * table is sized for at most half of its slots in use.  Keys go in in the
+ * order of their home buckets (then of the entry list): within each run of
+ * full buckets they then sit in home order, which gives the smallest
+ * largest probe distance linear probing allows.  When some key still lands
+ * more than PW_V6_MAX_PROBE buckets from home, the next seed of a fixed
+ * sequence is tried, and after V6_SEED_TRIES seeds the table doubles.  The
+ * same entries always give the same bytes.
+ */
+#define V6_SEED_TRIES 8
+#define V6_SEED_FIRST 0x5eed0001U
+#define V6_SEED_STEP 0x9e3779b9U
+
+/* An entry of the list and its hash under the seed being tried. */
+struct v6_placing {
+	uint32_t hash;
+	uint32_t home;
+	uint32_t entry;
+};
+
+static int v6_placing_cmp(const void *a, const void *b)
+{
+	const struct v6_placing *x = a, *y = b;
+
+	if (x->home != y->home)
+		return x->home < y->home ? -1 : 1;
+	return x->entry < y->entry ? -1 : x->entry > y->entry;
+}
+
+/*
+ * Put entry @e, of hash @hash, in the first free slot of the
+ * PW_V6_MAX_PROBE buckets from its home.  Returns how many buckets it
+ * looked at, 0 when all were full.
+ */
+static uint32_t v6_bucket_insert(struct pw_v6_bucket *b, uint32_t nb,
+				 uint32_t hash, const struct pw_v6_entry *e)
+{
+	uint32_t d, k;
+
+	for (d = 0; d < PW_V6_MAX_PROBE; d++) {
+		struct pw_v6_bucket *bk =
+			&b[pw_v6_bucket_index(0, 0, nb, hash, d)];
+
+		for (k = 0; k < PW_V6_BUCKET_SLOTS; k++) {
+			struct pw_v6_slot *slot = &bk->slot[k];
+
+			if (slot->used)
+				continue;
+			memcpy(slot->addr, e->key.addr, sizeof(slot->addr));
+			slot->plen = e->key.plen;
+			slot->used = 1;
+			slot->role = e->role;
+			return d + 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Every entry into @nb empty buckets with @seed (@order is scratch for
+ * nv6 entries); false if one did not fit.
+ */
+static bool v6_place_all(const struct pw_compiled *out, struct pw_v6_bucket *b,
+			 uint32_t nb, uint32_t seed, struct v6_placing *order,
+			 uint32_t *max_probe)
+{
+	uint32_t i, probes;
+
+	for (i = 0; i < out->nv6; i++) {
+		const struct pw_v6_entry *e = &out->v6[i];
+		__u32 w[4];
+
+		memcpy(w, e->key.addr, sizeof(w));
+		order[i].hash = pw_v6_hash(seed, e->key.plen, w[0], w[1], w[2],
+					   w[3]);
+		order[i].home = pw_v6_bucket_index(0, 0, nb, order[i].hash, 0);
+		order[i].entry = i;
+	}
+	qsort(order, out->nv6, sizeof(*order), v6_placing_cmp);
+
+	memset(b, 0, (size_t)nb * sizeof(*b));
+	*max_probe = 0;
+	for (i = 0; i < out->nv6; i++) {
+		probes = v6_bucket_insert(b, nb, order[i].hash,
+					  &out->v6[order[i].entry]);
+		if (!probes)
+			return false;
+		if (probes > *max_probe)
+			*max_probe = probes;
+	}
+	return true;
+}
+
+/* The fewest buckets (a power of two) that keep @n keys at <= 50% load. */
+static uint32_t v6_min_buckets(uint32_t n)
+{
+	uint64_t nb = 1;
+
+	while (nb * PW_V6_BUCKET_SLOTS < 2ULL * n)
+		nb <<= 1;
+	return nb > PW_V6_MAX_BUCKETS ? 2 * PW_V6_MAX_BUCKETS : nb;
+}
+
+static int build_v6_buckets(struct compile_ctx *cx)
+{
+	struct pw_compiled *out = cx->out;
+	uint32_t nb, try, seed, max_probe;
+	struct v6_placing *order;
+	struct pw_v6_bucket *b;
+
+	if (!out->nv6)
+		return 0;
+	order = malloc(out->nv6 * sizeof(*order));
+	if (!order)
+		return -ENOMEM;
+	for (nb = v6_min_buckets(out->nv6); nb <= PW_V6_MAX_BUCKETS; nb <<= 1) {
+		b = malloc((size_t)nb * sizeof(*b));
+		if (!b)
+			break;
+		for (try = 0; try < V6_SEED_TRIES; try++) {
+			seed = V6_SEED_FIRST + try * V6_SEED_STEP;
+			if (!v6_place_all(out, b, nb, seed, order, &max_probe))
+				continue;
+			free(order);
+			out->v6_buckets = b;
+			out->info.v6_nbuckets = nb;
+			out->info.v6_seed = seed;
+			out->info.v6_max_probe = max_probe;
+			return 0;
+		}
+		free(b);
+	}
+	free(order);
+	if (nb <= PW_V6_MAX_BUCKETS)
+		return -ENOMEM;
+	pw_error(cx->d, &cli_loc,
+		 "%u IPv6 prefixes do not fit a hash table of at most %u buckets",
+		 out->nv6, PW_V6_MAX_BUCKETS);
+	return -1;
+}
+
 /* ------------------------------------------------------------------ */
 /* Effective rules                                                     */
 /* ------------------------------------------------------------------ */
@@ -1152,6 +1295,8 @@ int pw_compile(const struct pw_policy *pol, const struct pw_inventory *inv,
 	if (!err)
 		err = build_v6(&cx);
 	if (!err)
+		err = build_v6_buckets(&cx);
+	if (!err)
 		err = list_effective(&cx);
 	if (err)
 		goto out;
@@ -1177,6 +1322,7 @@ void pw_compiled_free(struct pw_compiled *c)
 	free(c->v4_tbl16);
 	free(c->v4_tbl8);
 	free(c->v6);
+	free(c->v6_buckets);
 	free(c->ports);
 	free(c->entries);
 	free(c->slots);
@@ -1222,6 +1368,9 @@ uint64_t pw_compiled_digest(const struct pw_compiled *c)
 	h = fnv(h, c->info.v6_plens, sizeof(c->info.v6_plens));
 	h = fnv(h, c->info.nsegs, sizeof(c->info.nsegs));
 	h = fnv_u32(h, c->info.nroles);
+	h = fnv_u32(h, c->info.v6_nbuckets);
+	h = fnv_u32(h, c->info.v6_seed);
+	h = fnv_u32(h, c->info.v6_max_probe);
 	h = fnv_u32(h, c->nroles);
 	if (c->role_names)
 		h = fnv(h, c->role_names, c->nroles * sizeof(*c->role_names));
@@ -1235,6 +1384,9 @@ uint64_t pw_compiled_digest(const struct pw_compiled *c)
 	h = fnv_u32(h, c->nv6);
 	if (c->v6)
 		h = fnv(h, c->v6, c->nv6 * sizeof(*c->v6));
+	if (c->v6_buckets)
+		h = fnv(h, c->v6_buckets,
+			(size_t)c->info.v6_nbuckets * sizeof(*c->v6_buckets));
 	if (c->ports)
 		h = fnv(h, c->ports, (size_t)PW_NDIR * PW_NPROTO *
 					     PW_PORT_ROWS * sizeof(*c->ports));

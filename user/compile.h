@@ -67,9 +67,15 @@ struct pw_compiled {
 	__u32 *v4_tbl8;        /* v4_ngroups * PW_V4_GROUP_SIZE entries */
 	uint32_t v4_ngroups;
 
-	/* IPv6: one hash entry per prefix; lengths present, longest first */
+	/* IPv6: every prefix, longest first then by address (the lengths
+	 * present are in info.v6_plens) ... */
 	struct pw_v6_entry *v6;
 	uint32_t nv6;
+	/* ... and the same prefixes as the pw_v6 bucket table of one
+	 * generation: info.v6_nbuckets buckets, hashed with info.v6_seed,
+	 * every key within info.v6_max_probe buckets of its home (see
+	 * portwarden.h).  NULL when there is no IPv6 prefix. */
+	struct pw_v6_bucket *v6_buckets;
 
 	/* port -> segment, [dir][proto_idx][row] */
 	struct pw_port_row *ports; /* PW_NDIR * PW_NPROTO * PW_PORT_ROWS rows */
