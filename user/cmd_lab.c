@@ -310,12 +310,14 @@ static bool dir_has_product(const char *dir, const char *product)
 
 /*
  * --dir, else ./policies (running from a source tree), else the installed
- * copy.  The first that holds the product's policy wins.
+ * copy.  The first that holds the product's policy wins, else the first
+ * that exists (which then says the product is unknown).
  */
 static int find_policy_dir(struct lab *lab)
 {
 	const char *cands[] = { "policies", PW_POLICY_DIR };
 	const char *product = lab->o.product;
+	struct stat st;
 	size_t i;
 
 	if (lab->o.dir) {
@@ -329,6 +331,11 @@ static int find_policy_dir(struct lab *lab)
 	for (i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
 		if (dir_has_product(cands[i], product ? product :
 					      LAB_DEFAULT_PRODUCT) &&
+		    realpath(cands[i], lab->dir))
+			return 0;
+	}
+	for (i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
+		if (!stat(cands[i], &st) && S_ISDIR(st.st_mode) &&
 		    realpath(cands[i], lab->dir))
 			return 0;
 	}
