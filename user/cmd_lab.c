@@ -41,6 +41,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -65,6 +66,7 @@
 #define LAB_IFACE "eth0"
 #define LAB_OUTSIDER "outsider"
 #define LAB_DEFAULT_PRODUCT "replication-manager"
+#define LAB_LOCK "/run/portwarden-lab.lock"
 
 #define LAB_MAX_HOSTS 64
 #define LAB_MAX_TARGETS 8
@@ -555,6 +557,12 @@ static int read_hosts(struct lab *lab)
 	if (!lab->nhosts) {
 		lab_fail(lab, "%s names no lab hosts (a comment '# HOST' after "
 			 "an entry)", lab->inventory);
+		return -1;
+	}
+	/* The switch's namespace and bridge have these names. */
+	if (find_host(lab, "sw") || find_host(lab, LAB_BRIDGE)) {
+		lab_fail(lab, "%s: lab hosts cannot be named 'sw' or '%s'",
+			 lab->inventory, LAB_BRIDGE);
 		return -1;
 	}
 	return 0;
@@ -1958,6 +1966,7 @@ static void print_json(const struct lab *lab, const char *product)
 				      &lab->targets[i].stats);
 	pw_json_end_object(j);
 	pw_json_bool(j, "counters_checked", lab->counters_checked);
+	pw_json_bool(j, "kept", lab->o.keep && !lab_stop);
 	pw_json_start_array(j, "failures");
 	for (i = 0; i < lab->nfailures; i++)
 		pw_json_string(j, NULL, lab->failures[i]);
@@ -2112,6 +2121,27 @@ static int need_root(struct lab *lab)
 	return -1;
 }
 
+/*
+ * One lab at a time: a second one would start by removing the first's
+ * namespaces.  The lock goes with the process (and its forked children).
+ */
+static int take_lock(struct lab *lab)
+{
+	int fd = open(LAB_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		lab_fail(lab, "cannot open %s: %s", LAB_LOCK, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		lab_fail(lab, "another portwarden lab is running (%s is locked)",
+			 LAB_LOCK);
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
 static void install_handlers(void)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -2209,7 +2239,7 @@ static int do_lab(int argc, char **argv)
 	}
 	lab->exe[n] = '\0';
 	if (lab->o.clean) {
-		if (need_root(lab))
+		if (need_root(lab) || take_lock(lab))
 			goto out;
 		n = clean_leftovers(lab, true);
 		if (pw_out_is_json() && n >= 0) {
@@ -2232,7 +2262,7 @@ static int do_lab(int argc, char **argv)
 	 * came in on; that session does not pass through a lab namespace.
 	 */
 	unsetenv("SSH_CONNECTION");
-	if (prepare(lab, product) || need_root(lab))
+	if (prepare(lab, product) || need_root(lab) || take_lock(lab))
 		goto out;
 	install_handlers();
 	if (clean_leftovers(lab, true) >= 0)
