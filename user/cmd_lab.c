@@ -1681,10 +1681,25 @@ static void expect_text(const struct lab_flow *f, char *buf, size_t len)
 		snprintf(buf, len, "%s (no rule)", v);
 }
 
+/* "allowed by rule 5", "violation of rule 4, audited", "violation on an
+ * undocumented port" (a drop says itself) */
+static void verdict_words(const struct lab_flow *f, char *buf, size_t len)
+{
+	const struct pw_classify_result *e = &f->expect;
+	const char *how = e->verdict == PW_VERDICT_AUDIT ? ", audited" : "";
+
+	if (e->verdict == PW_VERDICT_ALLOW)
+		snprintf(buf, len, "allowed by rule %u", e->rule_id);
+	else if (e->rule_id != PW_RULE_NONE)
+		snprintf(buf, len, "violation of rule %u%s", e->rule_id, how);
+	else
+		snprintf(buf, len, "violation on an undocumented port%s", how);
+}
+
 static void judge_flows(struct lab *lab)
 {
 	struct lab_flow *f;
-	char name[128], want[64];
+	char name[128], want[96];
 	int i;
 
 	lab->judged = true;
@@ -1697,16 +1712,13 @@ static void judge_flows(struct lab *lab)
 		if (f->ok)
 			continue;
 		flow_name(f, name, sizeof(name));
-		expect_text(f, want, sizeof(want));
-		if (expect_pass(f))
-			lab_fail(lab, "%s: expected to pass as %s at %s (%s mode), but it %s%s%s",
-				 name, want, f->dst->name,
-				 mode_name(f->dst->target->cfg.mode),
-				 outcome_text(f), f->err ? ": " : "",
-				 f->err ? strerror(f->err) : "");
-		else
-			lab_fail(lab, "%s: expected %s's enforce mode to drop it as %s, but it %s",
-				 name, f->dst->name, want, outcome_text(f));
+		verdict_words(f, want, sizeof(want));
+		lab_fail(lab, "%s: expected %s (%s) to %s it (%s), but it %s%s%s",
+			 name, f->dst->name,
+			 mode_name(f->dst->target->cfg.mode),
+			 expect_pass(f) ? "pass" : "drop", want,
+			 outcome_text(f), f->err ? ": " : "",
+			 f->err ? strerror(f->err) : "");
 	}
 }
 
@@ -1752,7 +1764,7 @@ static void check_counters(struct lab *lab)
 {
 	const struct lab_jval *rows;
 	struct lab_flow *f;
-	char name[128], want[64];
+	char name[128], want[96];
 	int i, r;
 
 	for (i = 0; i < lab->nflows; i++) {
@@ -1768,9 +1780,10 @@ static void check_counters(struct lab *lab)
 		if (f->counted)
 			continue;
 		flow_name(f, name, sizeof(name));
-		expect_text(f, want, sizeof(want));
-		lab_fail(lab, "%s: %s's counters have no %s row for role %s",
-			 name, f->dst->name, want, f->role);
+		verdict_words(f, want, sizeof(want));
+		lab_fail(lab, "%s: %s's counters (stats -j) have no %s row "
+			 "with packets for role %s (%s)", name, f->dst->name,
+			 pw_verdict_name(f->expect.verdict), f->role, want);
 	}
 }
 
