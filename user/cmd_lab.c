@@ -36,7 +36,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -84,10 +83,6 @@
  * counter row per peer role instead of one per ephemeral port.
  */
 #define LAB_CLIENT_PORT 47000
-#define LAB_CONNECT_MS 1500
-#define LAB_ECHO_MS 1000
-#define LAB_UDP_COUNT 3
-#define LAB_UDP_WAIT_MS 400
 
 extern const struct pw_cmd pw_cmd_lab;
 
@@ -127,15 +122,6 @@ enum lab_want {
 	LAB_WANT_ALLOW,
 	LAB_WANT_RULE_VIOLATION, /* a violation counted under a rule */
 	LAB_WANT_UNNAMED,        /* a violation on a port no rule names */
-};
-
-enum lab_outcome {
-	LAB_NOT_RUN = 0,
-	LAB_CONNECTED,  /* TCP: connected and echoed; UDP: every echo back */
-	LAB_PARTIAL,    /* UDP: some echoes */
-	LAB_TIMED_OUT,  /* nothing came back */
-	LAB_REFUSED,
-	LAB_ERROR,
 };
 
 struct lab_flow {
@@ -1298,137 +1284,35 @@ static void unload_targets(struct lab *lab)
 /* Traffic                                                             */
 /* ------------------------------------------------------------------ */
 
-static void fill_sockaddr(int family, const uint8_t *a, uint16_t port,
-			  struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (family == 4) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		if (a)
-			memcpy(&s4->sin_addr, a, 4);
-		*len = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		if (a)
-			memcpy(&s6->sin6_addr, a, 16);
-		*len = sizeof(*s6);
-	}
-}
-
-static int sock_type(int proto_idx)
-{
-	return proto_idx == PW_P_TCP ? SOCK_STREAM : SOCK_DGRAM;
-}
-
-/* A listening TCP or bound UDP socket on every address of one family. */
-static int server_socket(int family, int proto_idx, uint16_t port)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, one = 1;
-
-	fd = socket(family == 4 ? AF_INET : AF_INET6,
-		    sock_type(proto_idx) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (family == 6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	fill_sockaddr(family, NULL, port, &ss, &len);
-	if (bind(fd, (struct sockaddr *)&ss, len) ||
-	    (proto_idx == PW_P_TCP && listen(fd, 64))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-#define SERVER_MAX_FDS 256
-
 /*
- * The server child of one host: every port its flows need, echoing what
- * arrives, until the lab kills it.  Writes one byte to @ready when bound.
+ * The server child of one host: a listener for each (family, protocol,
+ * port) its flows need, echoing until the lab kills it.
  */
 static void serve(struct lab *lab, struct lab_host *h, int ready)
 {
-	struct pollfd pfd[SERVER_MAX_FDS];
-	bool listening[SERVER_MAX_FDS] = { false };
-	int n = 0, i, j, fd;
-	char buf[2048];
-	ssize_t len;
-	struct sockaddr_storage ss;
-	socklen_t sl;
+	struct lab_listen *l = calloc(lab->nflows, sizeof(*l));
+	int n = 0, i, j;
+	bool dup;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (lab_netns_enter(h->nsfd))
+	if (!l)
 		_exit(1);
 	for (i = 0; i < lab->nflows; i++) {
 		struct lab_flow *f = &lab->flows[i];
-		bool dup = false;
 
 		if (f->dst != h)
 			continue;
-		for (j = 0; j < i; j++)
-			dup |= lab->flows[j].dst == h &&
-			       lab->flows[j].family == f->family &&
-			       lab->flows[j].proto_idx == f->proto_idx &&
-			       lab->flows[j].port == f->port;
-		if (dup || n == SERVER_MAX_FDS / 2)
-			continue;
-		fd = server_socket(f->family, f->proto_idx, f->port);
-		if (fd < 0) {
-			fprintf(stderr, "portwarden: lab: %s: cannot serve %s/%u over %s: %s\n",
-				h->name, pw_proto_name(f->proto_idx), f->port,
-				family_text(f->family), strerror(errno));
-			_exit(1);
-		}
-		listening[n] = f->proto_idx == PW_P_TCP;
-		pfd[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		for (dup = false, j = 0; j < n && !dup; j++)
+			dup = l[j].family == f->family &&
+			      l[j].ipproto == pw_proto_ipproto(f->proto_idx) &&
+			      l[j].port == f->port;
+		if (!dup)
+			l[n++] = (struct lab_listen){
+				.family = f->family,
+				.ipproto = pw_proto_ipproto(f->proto_idx),
+				.port = f->port,
+			};
 	}
-	if (write(ready, "R", 1) != 1)
-		_exit(1);
-	close(ready);
-	for (;;) {
-		if (poll(pfd, n, -1) < 0)
-			continue;
-		for (i = 0; i < n; i++) {
-			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			if (listening[i]) {
-				fd = accept4(pfd[i].fd, NULL, NULL,
-					     SOCK_NONBLOCK | SOCK_CLOEXEC);
-				if (fd < 0)
-					continue;
-				if (n == SERVER_MAX_FDS) {
-					close(fd);
-					continue;
-				}
-				listening[n] = false;
-				pfd[n++] = (struct pollfd){ .fd = fd,
-							    .events = POLLIN };
-				continue;
-			}
-			sl = sizeof(ss);
-			len = recvfrom(pfd[i].fd, buf, sizeof(buf), 0,
-				       (struct sockaddr *)&ss, &sl);
-			if (len > 0) {
-				sendto(pfd[i].fd, buf, len, MSG_NOSIGNAL,
-				       sl ? (struct sockaddr *)&ss : NULL, sl);
-			} else if (len == 0 || errno != EAGAIN) {
-				/* A TCP peer went away; UDP never gets here. */
-				close(pfd[i].fd);
-				pfd[i] = pfd[--n];
-				listening[i] = listening[n];
-				i--;
-			}
-		}
-	}
+	lab_serve(h->nsfd, l, n, ready);
 }
 
 static int start_servers(struct lab *lab)
@@ -1478,114 +1362,27 @@ static void stop_servers(struct lab *lab)
 	}
 }
 
-/* Wait up to @ms for @events on @fd. */
-static bool wait_fd(int fd, short events, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int n;
-
-	do {
-		n = poll(&p, 1, ms);
-	} while (n < 0 && errno == EINTR);
-	return n == 1;
-}
-
 struct flow_report {
 	int index;
-	int outcome;
-	int sent, echoed, err;
+	struct lab_probe_result r;
 };
-
-static void client_tcp(int fd, const struct sockaddr *to, socklen_t tolen,
-		       struct flow_report *r)
-{
-	static const char msg[] = "portwarden lab\n";
-	char buf[sizeof(msg)];
-	socklen_t sl = sizeof(r->err);
-	ssize_t n;
-
-	r->sent = 1;
-	if (connect(fd, to, tolen) && errno != EINPROGRESS) {
-		r->err = errno;
-		return;
-	}
-	if (!wait_fd(fd, POLLOUT, LAB_CONNECT_MS)) {
-		r->outcome = LAB_TIMED_OUT;
-		return;
-	}
-	getsockopt(fd, SOL_SOCKET, SO_ERROR, &r->err, &sl);
-	if (r->err) {
-		r->outcome = r->err == ECONNREFUSED ? LAB_REFUSED : LAB_ERROR;
-		return;
-	}
-	n = send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL);
-	if (n == (ssize_t)sizeof(msg) - 1 && wait_fd(fd, POLLIN, LAB_ECHO_MS) &&
-	    recv(fd, buf, sizeof(buf), 0) > 0) {
-		r->echoed = 1;
-		r->outcome = LAB_CONNECTED;
-	} else {
-		r->outcome = LAB_PARTIAL;
-	}
-}
-
-static void client_udp(int fd, const struct sockaddr *to, socklen_t tolen,
-		       struct flow_report *r)
-{
-	char buf[64];
-	int i;
-
-	if (connect(fd, to, tolen)) {
-		r->err = errno;
-		return;
-	}
-	for (i = 0; i < LAB_UDP_COUNT; i++) {
-		snprintf(buf, sizeof(buf), "portwarden lab %d\n", i);
-		if (send(fd, buf, strlen(buf), 0) < 0)
-			break;
-		r->sent++;
-		if (wait_fd(fd, POLLIN, LAB_UDP_WAIT_MS) &&
-		    recv(fd, buf, sizeof(buf), 0) > 0)
-			r->echoed++;
-	}
-	r->outcome = r->echoed == r->sent && r->sent ? LAB_CONNECTED :
-		     r->echoed                       ? LAB_PARTIAL :
-							LAB_TIMED_OUT;
-}
 
 /* The client child of one flow; reports through @out and exits. */
 static void run_client(struct lab_flow *f, int index, int out)
 {
-	struct flow_report r = { .index = index, .outcome = LAB_ERROR };
-	struct sockaddr_storage from, to;
-	socklen_t flen, tlen;
-	int fd, one = 1;
+	struct flow_report rep = { .index = index };
+	struct lab_probe p = {
+		.family = f->family,
+		.ipproto = pw_proto_ipproto(f->proto_idx),
+		.src = f->family == 4 ? f->src->v4 : f->src->v6,
+		.dst = f->family == 4 ? f->dst->v4 : f->dst->v6,
+		.sport = LAB_CLIENT_PORT,
+		.dport = f->port,
+	};
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (lab_netns_enter(f->src->nsfd)) {
-		r.err = errno;
-		goto out;
-	}
-	fd = socket(f->family == 4 ? AF_INET : AF_INET6,
-		    sock_type(f->proto_idx) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		r.err = errno;
-		goto out;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	fill_sockaddr(f->family, f->family == 4 ? f->src->v4 : f->src->v6,
-		      LAB_CLIENT_PORT, &from, &flen);
-	fill_sockaddr(f->family, f->family == 4 ? f->dst->v4 : f->dst->v6,
-		      f->port, &to, &tlen);
-	if (bind(fd, (struct sockaddr *)&from, flen)) {
-		r.err = errno;
-		goto out;
-	}
-	if (f->proto_idx == PW_P_TCP)
-		client_tcp(fd, (struct sockaddr *)&to, tlen, &r);
-	else
-		client_udp(fd, (struct sockaddr *)&to, tlen, &r);
-out:
-	if (write(out, &r, sizeof(r)) != sizeof(r))
+	lab_probe(f->src->nsfd, &p, &rep.r);
+	if (write(out, &rep, sizeof(rep)) != sizeof(rep))
 		_exit(1);
 	_exit(0);
 }
@@ -1596,7 +1393,8 @@ out:
  */
 static int run_flows(struct lab *lab)
 {
-	struct flow_report r;
+	struct flow_report rep;
+	struct lab_flow *f;
 	pid_t *pids;
 	ssize_t n;
 	int p[2], i;
@@ -1616,17 +1414,18 @@ static int run_flows(struct lab *lab)
 	}
 	close(p[1]);
 	for (;;) {
-		n = read(p[0], &r, sizeof(r));
+		n = read(p[0], &rep, sizeof(rep));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n != sizeof(r))
+		if (n != sizeof(rep))
 			break;
-		if (r.index < 0 || r.index >= lab->nflows)
+		if (rep.index < 0 || rep.index >= lab->nflows)
 			continue;
-		lab->flows[r.index].outcome = r.outcome;
-		lab->flows[r.index].sent = r.sent;
-		lab->flows[r.index].echoed = r.echoed;
-		lab->flows[r.index].err = r.err;
+		f = &lab->flows[rep.index];
+		f->outcome = rep.r.outcome;
+		f->sent = rep.r.sent;
+		f->echoed = rep.r.echoed;
+		f->err = rep.r.err;
 	}
 	close(p[0]);
 	for (i = 0; i < lab->nflows; i++)

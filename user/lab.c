@@ -6,12 +6,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -614,6 +617,253 @@ out:
 	if (pipefd[1] >= 0)
 		close(pipefd[1]);
 	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Traffic                                                             */
+/* ------------------------------------------------------------------ */
+
+static void fill_sockaddr(int family, const uint8_t *a, uint16_t port,
+			  struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == 4) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		if (a)
+			memcpy(&s4->sin_addr, a, 4);
+		*len = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		if (a)
+			memcpy(&s6->sin6_addr, a, 16);
+		*len = sizeof(*s6);
+	}
+}
+
+static int new_socket(int family, int ipproto)
+{
+	int one = 1, fd;
+
+	fd = socket(family == 4 ? AF_INET : AF_INET6,
+		    (ipproto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM) |
+			    SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == 6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	return fd;
+}
+
+/* Listening TCP or bound UDP, on every address of the family. */
+static int listen_socket(const struct lab_listen *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = new_socket(l->family, l->ipproto);
+
+	if (fd < 0)
+		return -1;
+	fill_sockaddr(l->family, NULL, l->port, &ss, &len);
+	if (bind(fd, (struct sockaddr *)&ss, len) ||
+	    (l->ipproto == IPPROTO_TCP && listen(fd, 64))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+#define SERVE_MAX_FDS 256
+
+struct serve_set {
+	struct pollfd pfd[SERVE_MAX_FDS];
+	bool listening[SERVE_MAX_FDS];
+	int n;
+};
+
+static void serve_add(struct serve_set *set, int fd, bool listening)
+{
+	if (set->n == SERVE_MAX_FDS) {
+		close(fd);
+		return;
+	}
+	set->listening[set->n] = listening;
+	set->pfd[set->n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+}
+
+/* Returns false when the socket at @i went away and was removed. */
+static bool serve_one(struct serve_set *set, int i)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char buf[2048];
+	ssize_t len;
+	int fd;
+
+	if (set->listening[i]) {
+		fd = accept4(set->pfd[i].fd, NULL, NULL,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0)
+			serve_add(set, fd, false);
+		return true;
+	}
+	len = recvfrom(set->pfd[i].fd, buf, sizeof(buf), 0,
+		       (struct sockaddr *)&ss, &sl);
+	if (len > 0) {
+		/* A connected TCP socket ignores the address. */
+		sendto(set->pfd[i].fd, buf, len, MSG_NOSIGNAL,
+		       (struct sockaddr *)&ss, sl);
+		return true;
+	}
+	if (len < 0 && (errno == EAGAIN || errno == EINTR))
+		return true;
+	/* A TCP peer went away. */
+	close(set->pfd[i].fd);
+	set->n--;
+	set->pfd[i] = set->pfd[set->n];
+	set->listening[i] = set->listening[set->n];
+	return false;
+}
+
+void lab_serve(int nsfd, const struct lab_listen *l, int n, int ready)
+{
+	static struct serve_set set;
+	int i, fd;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (lab_netns_enter(nsfd))
+		_exit(1);
+	for (i = 0; i < n && i < SERVE_MAX_FDS / 2; i++) {
+		fd = listen_socket(&l[i]);
+		if (fd < 0) {
+			fprintf(stderr, "portwarden: lab: cannot serve %s/%u over IPv%d: %s\n",
+				l[i].ipproto == IPPROTO_TCP ? "tcp" : "udp",
+				l[i].port, l[i].family, strerror(errno));
+			_exit(1);
+		}
+		serve_add(&set, fd, l[i].ipproto == IPPROTO_TCP);
+	}
+	if (write(ready, "R", 1) != 1)
+		_exit(1);
+	close(ready);
+	for (;;) {
+		if (poll(set.pfd, set.n, -1) < 0)
+			continue;
+		for (i = 0; i < set.n; i++) {
+			if (!(set.pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (!serve_one(&set, i))
+				i--; /* another socket moved into slot i */
+		}
+	}
+}
+
+/* Wait up to @ms for @events on @fd. */
+static bool wait_fd(int fd, short events, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int n;
+
+	do {
+		n = poll(&p, 1, ms);
+	} while (n < 0 && errno == EINTR);
+	return n == 1;
+}
+
+static void probe_tcp(int fd, const struct sockaddr *to, socklen_t tolen,
+		      struct lab_probe_result *r)
+{
+	static const char msg[] = "portwarden lab\n";
+	char buf[sizeof(msg)];
+	socklen_t sl = sizeof(r->err);
+
+	r->sent = 1;
+	if (connect(fd, to, tolen) && errno != EINPROGRESS) {
+		r->err = errno;
+		return;
+	}
+	if (!wait_fd(fd, POLLOUT, LAB_CONNECT_MS)) {
+		r->outcome = LAB_TIMED_OUT;
+		return;
+	}
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &r->err, &sl);
+	if (r->err) {
+		r->outcome = r->err == ECONNREFUSED ? LAB_REFUSED : LAB_ERROR;
+		return;
+	}
+	r->outcome = LAB_PARTIAL;
+	if (send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL) !=
+	    (ssize_t)sizeof(msg) - 1)
+		return;
+	if (wait_fd(fd, POLLIN, LAB_ECHO_MS) &&
+	    recv(fd, buf, sizeof(buf), 0) > 0) {
+		r->echoed = 1;
+		r->outcome = LAB_CONNECTED;
+	}
+}
+
+static void probe_udp(int fd, const struct sockaddr *to, socklen_t tolen,
+		      struct lab_probe_result *r)
+{
+	char buf[64];
+	int i;
+
+	if (connect(fd, to, tolen)) {
+		r->err = errno;
+		return;
+	}
+	for (i = 0; i < LAB_UDP_COUNT; i++) {
+		snprintf(buf, sizeof(buf), "portwarden lab %d\n", i);
+		if (send(fd, buf, strlen(buf), 0) < 0) {
+			r->err = errno;
+			break;
+		}
+		r->sent++;
+		if (wait_fd(fd, POLLIN, LAB_UDP_WAIT_MS) &&
+		    recv(fd, buf, sizeof(buf), 0) > 0)
+			r->echoed++;
+	}
+	if (!r->sent)
+		return;
+	r->outcome = r->echoed == r->sent ? LAB_CONNECTED :
+		     r->echoed             ? LAB_PARTIAL :
+					     LAB_TIMED_OUT;
+}
+
+void lab_probe(int nsfd, const struct lab_probe *p,
+	       struct lab_probe_result *r)
+{
+	struct sockaddr_storage from, to;
+	socklen_t flen, tlen;
+	int fd;
+
+	memset(r, 0, sizeof(*r));
+	r->outcome = LAB_ERROR;
+	if (lab_netns_enter(nsfd)) {
+		r->err = errno;
+		return;
+	}
+	fd = new_socket(p->family, p->ipproto);
+	if (fd < 0) {
+		r->err = errno;
+		return;
+	}
+	fill_sockaddr(p->family, p->src, p->sport, &from, &flen);
+	fill_sockaddr(p->family, p->dst, p->dport, &to, &tlen);
+	if (bind(fd, (struct sockaddr *)&from, flen))
+		r->err = errno;
+	else if (p->ipproto == IPPROTO_TCP)
+		probe_tcp(fd, (struct sockaddr *)&to, tlen, r);
+	else
+		probe_udp(fd, (struct sockaddr *)&to, tlen, r);
+	close(fd);
 }
 
 /* ------------------------------------------------------------------ */

@@ -94,6 +94,61 @@ int lab_wait(pid_t pid);
 int lab_run(char *const argv[], char **capture, bool quiet);
 
 /* ------------------------------------------------------------------ */
+/* Traffic                                                             */
+/* ------------------------------------------------------------------ */
+
+/* A TCP connection: connect, send a line, read it back.  UDP: datagrams. */
+#define LAB_CONNECT_MS 1500
+#define LAB_ECHO_MS 1000
+#define LAB_UDP_COUNT 3
+#define LAB_UDP_WAIT_MS 400
+
+struct lab_listen {
+	int family;  /* 4 or 6 */
+	int ipproto; /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t port;
+};
+
+/*
+ * For a child process: enter the namespace @nsfd, listen on (any address
+ * of the family, port) for each of @l, write one byte to @ready once all
+ * are bound, and echo whatever arrives until killed.  Exits 1, with a
+ * message, when a listener cannot be set up.
+ */
+__attribute__((noreturn))
+void lab_serve(int nsfd, const struct lab_listen *l, int n, int ready);
+
+enum lab_outcome {
+	LAB_NOT_RUN = 0,
+	LAB_CONNECTED, /* TCP: connected and echoed; UDP: every echo back */
+	LAB_PARTIAL,   /* TCP: connected, no echo; UDP: some echoes */
+	LAB_TIMED_OUT, /* nothing came back */
+	LAB_REFUSED,
+	LAB_ERROR,
+};
+
+struct lab_probe {
+	int family;
+	int ipproto;
+	const uint8_t *src, *dst; /* network order */
+	uint16_t sport, dport;
+};
+
+struct lab_probe_result {
+	int outcome;       /* enum lab_outcome */
+	int sent, echoed;  /* TCP: 1 line; UDP: datagrams */
+	int err;           /* errno of a failed step, 0 if none */
+};
+
+/*
+ * From the namespace @nsfd (entered for good: call it in a child), send
+ * @p's traffic from src:sport, with SO_REUSEADDR so that several probes
+ * may share the source port towards different peers.
+ */
+void lab_probe(int nsfd, const struct lab_probe *p,
+	       struct lab_probe_result *r);
+
+/* ------------------------------------------------------------------ */
 /* JSON reader                                                         */
 /* ------------------------------------------------------------------ */
 
