@@ -681,6 +681,7 @@ static int listen_socket(const struct lab_listen *l)
 }
 
 #define SERVE_MAX_FDS 256
+#define SERVE_EVENTS (POLLIN | POLLHUP | POLLERR)
 
 struct serve_set {
 	struct pollfd pfd[SERVE_MAX_FDS];
@@ -757,7 +758,7 @@ void lab_serve(int nsfd, const struct lab_listen *l, int n, int ready)
 		if (poll(set.pfd, set.n, -1) < 0)
 			continue;
 		for (i = 0; i < set.n; i++) {
-			if (!(set.pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			if (!(set.pfd[i].revents & SERVE_EVENTS))
 				continue;
 			if (!serve_one(&set, i))
 				i--; /* another socket moved into slot i */
