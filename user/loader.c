@@ -319,7 +319,7 @@ static unsigned iface_index(const char *netns, const char *iface,
 			    const char *name, struct pw_diags *d)
 {
 	unsigned idx;
-	int saved, err;
+	int saved;
 
 	if (!*iface || strlen(iface) >= IF_NAMESIZE) {
 		pw_error(d, NULL, "%s: not a valid interface name", name);
@@ -328,13 +328,11 @@ static unsigned iface_index(const char *netns, const char *iface,
 	if (netns_enter_named(netns, name, &saved, d))
 		return 0;
 	idx = if_nametoindex(iface);
-	err = errno;
 	pw_netns_leave(saved);
 	if (!idx)
 		pw_error(d, NULL, "%s: no such interface%s%s", name,
 			 netns ? " in network namespace " : "",
 			 netns ? netns : "");
-	(void)err;
 	return idx;
 }
 
@@ -971,24 +969,19 @@ static int load_record(struct load_ctx *x)
 	return err;
 }
 
-/* Undo a failed load: detach, unpin everything. */
+/* Undo a failed load: detach, unpin everything (the state file is the
+ * last step, so there is none to remove). */
 static void load_undo(struct load_ctx *x)
 {
-	char path[PW_FILE_MAX];
-
 	if (x->link_fd >= 0) {
 		bpf_link_detach(x->link_fd);
 		close(x->link_fd);
 		x->link_fd = -1;
 	}
-	if (x->renamed) {
-		remove_pin_dir(x->pin_dir);
-	} else if (x->staged) {
-		remove_pin_dir(x->staging);
-	}
-	snprintf(path, sizeof(path), "%s", x->state_path);
 	if (x->renamed)
-		unlink(path);
+		remove_pin_dir(x->pin_dir);
+	else if (x->staged)
+		remove_pin_dir(x->staging);
 }
 
 int pw_load(const struct pw_load_req *req, struct pw_diags *d)
