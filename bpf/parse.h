@@ -268,7 +268,10 @@ static __always_inline int pw_parse_l4(void *data_end, struct pw_hdrs *h)
 			return PW_REASON_TRUNC_L4;
 		if (b[0] == 2) /* packet too big */
 			return PW_REASON_ICMP_PMTU;
-		if (b[0] >= 133 && b[0] <= 137) /* RS, RA, NS, NA, redirect */
+		/* neighbour discovery (133-137) and multicast listener
+		 * discovery (130-132, 143): without them IPv6 stops working
+		 * on the link, whatever the policy says */
+		if ((b[0] >= 130 && b[0] <= 137) || b[0] == 143)
 			return PW_REASON_NDP;
 		h->dport = b[0];
 		h->proto_idx = PW_P_ICMPV6;

@@ -503,16 +503,24 @@ static void test_icmpv6(void **state)
 	pb_icmp6(&P, 2, 0);
 	run();
 	expect_reason(PASS, PW_REASON_ICMP_PMTU);
-	for (unsigned t = 133; t <= 137; t++) {
+	for (unsigned t = 130; t <= 137; t++) {
 		v6("2001:db8:1::1");
 		pb_icmp6(&P, t, 0);
 		run();
 		expect_reason(PASS, PW_REASON_NDP);
 	}
 	v6("2001:db8:1::1");
-	pb_icmp6(&P, 132, 0);
+	pb_icmp6(&P, 143, 0); /* MLDv2 report */
 	run();
-	expect_unnamed(DROP, 58, R_APP, 132, PW_VERDICT_DROP);
+	expect_reason(PASS, PW_REASON_NDP);
+	v6("2001:db8:1::1");
+	pb_icmp6(&P, 129, 0);
+	run();
+	expect_unnamed(DROP, 58, R_APP, 129, PW_VERDICT_DROP);
+	v6("2001:db8:1::1");
+	pb_icmp6(&P, 142, 0);
+	run();
+	expect_unnamed(DROP, 58, R_APP, 142, PW_VERDICT_DROP);
 	v6("2001:db8:1::1");
 	pb_icmp6(&P, 138, 0);
 	run();

@@ -762,7 +762,8 @@ static uint16_t random_port(const struct pw_compiled *comp, uint8_t proto)
 {
 	static const uint16_t icmp_types[] = { 0, 2, 3, 3, 8, 11, 128, 129,
 					       133, 134, 135, 136, 137, 138,
-					       132, 255 };
+					       130, 131, 132, 142, 143, 144,
+					       255 };
 	uint32_t n = comp->nsegs[PW_DIR_INGRESS];
 
 	if (n > 1 && chance(70)) {

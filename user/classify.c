@@ -297,7 +297,8 @@ static enum pw_reason parse_l4(const struct frame *f, uint64_t l4,
 		r->proto_idx = PW_P_ICMPV6;
 		if (r->port == 2)
 			return PW_REASON_ICMP_PMTU;
-		if (r->port >= 133 && r->port <= 137)
+		/* ND 133-137 and MLD 130-132, 143 always pass */
+		if ((r->port >= 130 && r->port <= 137) || r->port == 143)
 			return PW_REASON_NDP;
 		return PW_REASON_CLASSIFIED;
 	default:
