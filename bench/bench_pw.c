@@ -100,6 +100,8 @@ static int set_caps_rodata(struct bpf_object *obj, const struct pw_caps *caps)
 	if (!err)
 		err = bench_rodata_set_u32(obj, "pw_v4_group_cap",
 					   caps->v4_group_cap);
+	if (!err)
+		err = bench_rodata_set_u32(obj, "pw_v6_cap", caps->v6_cap);
 	return err;
 }
 

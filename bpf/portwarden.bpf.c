@@ -34,6 +34,7 @@
 const volatile __u32 pw_role_cap = PW_DEFAULT_ROLE_CAP;
 const volatile __u32 pw_seg_cap = PW_DEFAULT_SEG_CAP;
 const volatile __u32 pw_v4_group_cap = PW_DEFAULT_V4_GROUP_CAP;
+const volatile __u32 pw_v6_cap = PW_DEFAULT_V6_CAP;
 
 /* ------------------------------------------------------------- maps -- */
 
@@ -67,10 +68,10 @@ struct {
 } pw_v4_tbl8 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PW_DEFAULT_V6_CAP);
-	__type(key, struct pw_v6_key);
-	__type(value, __u32);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PW_NGEN * PW_DEFAULT_V6_CAP);
+	__type(key, __u32);
+	__type(value, struct pw_v6_bucket);
 } pw_v6 SEC(".maps");
 
 struct {
@@ -181,7 +182,9 @@ static __always_inline __u32 pw_role_v4(__u32 gen, __u32 addr)
 }
 
 /*
- * IPv6 prefix masks, [plen][word] in network order, folded by the compiler.
+ * IPv6 prefix masks, [plen][half]: the mask's bytes 0-7 and 8-15 as
+ * little-endian 64-bit words, like the address halves they apply to;
+ * folded by the compiler.
  * A table read instead of per-word branches: the branches made the
  * verifier walk 3^4 paths per prefix length tried.  One row per possible
  * __u8 plen, so no clamp is needed (longer than 128 keeps every bit).
@@ -191,9 +194,9 @@ static __always_inline __u32 pw_role_v4(__u32 gen, __u32 addr)
 	((p) >= 32 * (k) + 32 ? 0xffffffffU :                                 \
 	 (p) <= 32 * (k)      ? 0U :                                          \
 				__builtin_bswap32(~0U << ((32 - ((p) - 32 * (k))) & 31)))
-#define PW_MASK_ROW(p)                                                        \
-	{ PW_MASK_WORD(p, 0), PW_MASK_WORD(p, 1), PW_MASK_WORD(p, 2),         \
-	  PW_MASK_WORD(p, 3) }
+#define PW_MASK_HALF(p, k)                                                    \
+	((__u64)PW_MASK_WORD(p, 2 * (k) + 1) << 32 | PW_MASK_WORD(p, 2 * (k)))
+#define PW_MASK_ROW(p) { PW_MASK_HALF(p, 0), PW_MASK_HALF(p, 1) }
 #define PW_MASK_ROW4(p)                                                       \
 	PW_MASK_ROW(p), PW_MASK_ROW((p) + 1), PW_MASK_ROW((p) + 2),           \
 		PW_MASK_ROW((p) + 3)
@@ -208,49 +211,152 @@ static __always_inline __u32 pw_role_v4(__u32 gen, __u32 addr)
 #error "PW_MASK_WORD assumes a little-endian BPF target"
 #endif
 
-static const __u32 pw_v6_masks[256][4] = {
+static const __u64 pw_v6_masks[256][2] = {
 	PW_MASK_ROW64(0),
 	PW_MASK_ROW64(64),
 	PW_MASK_ROW64(128),
 	PW_MASK_ROW64(192),
 };
 
-/* IPv6 source role: one hash lookup per prefix length present, longest
- * first; the first hit wins. */
+/*
+ * A look at one bucket for the key (plen, lo, hi) whose fingerprint is
+ * in each of the low three bytes of @fp3: the key's role if it is there,
+ * else PW_V6_NEXT (not there, the bucket is full and @more says that the
+ * generation allows another probe) or PW_V6_ABSENT (not there, and it is
+ * in no bucket: the bucket had room when the key would have gone in).
+ *
+ * The bucket's last word (three fingerprints and the slot count) settles
+ * most misses.  When a fingerprint matches, the keys are compared without
+ * a branch per slot: a key is in at most one slot, so the role is the OR
+ * of each slot's role masked with "this slot matches".  Each branch here
+ * would be one more path for the verifier to walk, for every prefix
+ * length and every probe, so the code computes what it can.
+ */
+#define PW_V6_NEXT 0x10000U
+#define PW_V6_ABSENT 0x20000U
+
+/*
+ * All ones when @diff is 0, else 0, without a branch: diff - 1 computed
+ * in 64 bits has its top bit set only when diff was 0.  The empty asm
+ * hides that from clang, which would otherwise see "diff == 0" and emit
+ * a branch for it.
+ */
+static __always_inline __u32 pw_zero_mask(__u32 diff)
+{
+	__s64 t = (__s64)diff - 1;
+
+	asm volatile("" : "+r"(t));
+	return t >> 63;
+}
+
+/* 1 when @a < @b, else 0, without a branch (both below 2^32). */
+static __always_inline __u32 pw_bit_lt(__u32 a, __u32 b)
+{
+	__u64 t = (__u64)a - b;
+
+	asm volatile("" : "+r"(t));
+	return t >> 63;
+}
+
+static __always_inline __u32 pw_v6_bucket_find(const struct pw_v6_bucket *b,
+					       __u32 fp3, __u32 plen, __u64 lo,
+					       __u64 hi, __u32 more)
+{
+	/* plen and used as one number; an empty slot never equals it */
+	__u32 tag = plen | 1U << 8, hit = 0, role = 0, meta, x, eq, full;
+	int k;
+
+	/* fp[0], fp[1], fp[2], nused, little-endian; @fp3 is the key's
+	 * fingerprint in each of the low three bytes */
+	__builtin_memcpy(&meta, b->fp, sizeof(meta));
+	x = meta ^ fp3;
+	/* a zero byte among the low three: a fingerprint matches (or, now
+	 * and then, seems to: the keys decide) */
+	if (((x - 0x010101U) & ~x & 0x808080U) == 0)
+		goto miss;
+
+#pragma unroll
+	for (k = 0; k < PW_V6_BUCKET_SLOTS; k++) {
+		const struct pw_v6_slot *s = &b->slot[k];
+
+		eq = pw_zero_mask((s->addr[0] ^ (__u32)lo) |
+				  (s->addr[1] ^ (__u32)(lo >> 32)) |
+				  (s->addr[2] ^ (__u32)hi) |
+				  (s->addr[3] ^ (__u32)(hi >> 32)) |
+				  ((s->plen | (__u32)s->used << 8) ^ tag));
+		hit |= eq;
+		role |= eq & s->role;
+	}
+	if (hit)
+		return role;
+miss:
+	/* NEXT when the bucket is full (nused, the top byte, is 3) and
+	 * @more probes are allowed, else ABSENT; by arithmetic, as the
+	 * branches would double the paths at each probe */
+	full = pw_bit_lt(PW_V6_BUCKET_SLOTS - 1, meta >> 24);
+	return PW_V6_ABSENT - (full & more) * (PW_V6_ABSENT - PW_V6_NEXT);
+}
+
+/*
+ * IPv6 source role: for each prefix length present, longest first, hash
+ * the masked address and look at the buckets from its home (see pw_v6 in
+ * portwarden.h); the first hit wins.  Inlined array reads only.  A length
+ * whose prefixes all lie elsewhere (pw_v6_span) costs a compare; another
+ * miss usually costs the hash and one word of one bucket.
+ */
 static __always_inline __u32 pw_role_v6(__u32 gen, const struct pw_hdrs *h)
 {
 	const struct pw_gen_info *info;
-	struct pw_v6_key key = { .gen = gen };
-	__u32 a0, a1, a2, a3, n, i, *role;
+	__u32 i, nbuckets, seed, cap = pw_v6_cap;
+	__u64 a_lo, a_hi;
 
 	info = bpf_map_lookup_elem(&pw_gen, &gen);
 	if (!info)
 		return PW_ROLE_UNKNOWN;
-	n = info->v6_nplens;
-	if (n > PW_MAX_V6_PLENS)
-		n = PW_MAX_V6_PLENS;
-
-	a0 = h->saddr[0];
-	a1 = h->saddr[1];
-	a2 = h->saddr[2];
-	a3 = h->saddr[3];
+	nbuckets = info->v6_nbuckets;
+	if (nbuckets == 0)
+		return PW_ROLE_UNKNOWN;
+	seed = info->v6_seed;
+	__builtin_memcpy(&a_lo, &h->saddr[0], sizeof(a_lo));
+	__builtin_memcpy(&a_hi, &h->saddr[2], sizeof(a_hi));
 
 	for (i = 0; i < PW_MAX_V6_PLENS; i++) {
-		__u32 plen, *w = (__u32 *)key.addr;
-		const __u32 *mask;
+		__u32 plen, hash, fp3, idx, j, r, more;
+		const struct pw_v6_bucket *b;
+		const __u64 *mask;
+		__u64 lo, hi;
 
-		if (i >= n)
+		/* the bound is read afresh at each step: kept in a register
+		 * it would carry what each comparison taught the verifier
+		 * into the next step's states, and paths that differ only
+		 * in that would never be found equal (the probe bound is
+		 * used without a comparison at all, in pw_v6_bucket_find) */
+		if (i >= *(volatile __u32 *)&info->v6_nplens)
 			break;
 		plen = info->v6_plens[i];
-		key.plen = plen;
 		mask = pw_v6_masks[plen];
-		w[0] = a0 & mask[0];
-		w[1] = a1 & mask[1];
-		w[2] = a2 & mask[2];
-		w[3] = a3 & mask[3];
-		role = bpf_map_lookup_elem(&pw_v6, &key);
-		if (role)
-			return *role;
+		lo = a_lo & mask[0];
+		/* outside where this length's prefixes lie: next length */
+		if (__builtin_bswap64(lo) - info->v6_span[i].lo >
+		    info->v6_span[i].span)
+			continue;
+		hi = a_hi & mask[1];
+		hash = pw_v6_hash(seed, plen, lo, hi);
+		fp3 = pw_v6_fingerprint(hash) * 0x010101U;
+		r = PW_V6_ABSENT;
+		for (j = 0; j < PW_V6_MAX_PROBE; j++) {
+			idx = pw_v6_bucket_index(gen, cap, nbuckets, hash, j);
+			b = bpf_map_lookup_elem(&pw_v6, &idx);
+			if (!b)
+				break;
+			/* whether the generation allows probe j + 1 */
+			more = pw_bit_lt(j + 1, info->v6_max_probe);
+			r = pw_v6_bucket_find(b, fp3, plen, lo, hi, more);
+			if (r != PW_V6_NEXT)
+				break;
+		}
+		if (r < PW_V6_NEXT)
+			return r;
 	}
 	return PW_ROLE_UNKNOWN;
 }

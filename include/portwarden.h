@@ -131,7 +131,7 @@ enum pw_reason {
 #define PW_DEFAULT_ROLE_CAP 64
 #define PW_DEFAULT_SEG_CAP 1024
 #define PW_DEFAULT_V4_GROUP_CAP 4096
-#define PW_DEFAULT_V6_CAP 65536
+#define PW_DEFAULT_V6_CAP 16384 /* pw_v6 buckets per generation */
 #define PW_DEFAULT_SLOT_CAP 16384
 #define PW_DEFAULT_UNNAMED_CAP 4096
 
@@ -153,6 +153,19 @@ _Static_assert(sizeof(struct pw_config) == 56, "pw_config layout");
 /* Map: pw_gen (ARRAY, PW_NGEN entries) - per-generation scalars        */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Where the prefixes of one length lie: the first 64 bits of each (masked,
+ * read as a big-endian number) are in [lo, lo + span].  An address whose
+ * masked first 64 bits fall outside cannot match a prefix of that length,
+ * and the lookup passes the length by without hashing.  Inventories tend to
+ * keep each length in its own part of the space (sites, subnets, hosts).
+ */
+struct pw_v6_span {
+	__u64 lo;
+	__u64 span;
+};
+_Static_assert(sizeof(struct pw_v6_span) == 16, "pw_v6_span layout");
+
 struct pw_gen_info {
 	__u32 v6_nplens;                 /* entries used in v6_plens */
 	__u8 v6_plens[PW_MAX_V6_PLENS];  /* present IPv6 prefix lengths, longest first */
@@ -162,8 +175,10 @@ struct pw_gen_info {
 	__u64 policy_digest;             /* FNV-1a of the compiled tables */
 	__u32 v6_seed;                   /* seed of pw_v6_hash() for this generation */
 	__u32 v6_max_probe;              /* buckets a lookup reads at most, 1..PW_V6_MAX_PROBE */
+	struct pw_v6_span v6_span[PW_MAX_V6_PLENS]; /* per v6_plens entry */
 };
-_Static_assert(sizeof(struct pw_gen_info) == 56, "pw_gen_info layout");
+_Static_assert(sizeof(struct pw_gen_info) == 56 + 16 * PW_MAX_V6_PLENS,
+	       "pw_gen_info layout");
 
 /* ------------------------------------------------------------------ */
 /* Maps: pw_v4_tbl16, pw_v4_tbl8 (ARRAY of __u32) - IPv4 DIR-16-8-8     */
@@ -193,32 +208,23 @@ static inline __u32 pw_v4_tbl8_index(__u32 gen, __u32 group_cap, __u32 group,
 }
 
 /* ------------------------------------------------------------------ */
-/* Map: pw_v6 (HASH) - IPv6 prefixes, one lookup per present length    */
+/* Map: pw_v6 (ARRAY of pw_v6_bucket) - IPv6 prefixes, hashed            */
 /* ------------------------------------------------------------------ */
 
-struct pw_v6_key {
-	__u8 gen;
-	__u8 plen;
-	__u16 pad;
-	__u8 addr[16]; /* masked to plen, network order */
-};
-_Static_assert(sizeof(struct pw_v6_key) == 20, "pw_v6_key layout");
-
-/* value: __u32 role id */
-
 /*
- * pw_v6 is becoming an ARRAY of buckets: an open-addressing hash table
- * that the compiler builds and the program probes with inlined array
- * lookups and pw_v6_hash(), so that trying a prefix length costs a hash
- * and one or two array reads rather than a kernel hash lookup.
+ * An open-addressing hash table that the compiler builds and the program
+ * probes itself with inlined array lookups and pw_v6_hash(): trying a
+ * prefix length costs a hash and one array read (rarely two or three),
+ * not a kernel hash lookup.  Generation g owns buckets
+ * [g * v6_cap, g * v6_cap + pw_gen_info.v6_nbuckets).
  *
  * A key is (prefix length, address masked to it).  Its home bucket is
  * pw_v6_hash() masked to the generation's bucket count (a power of two);
- * it lives in the first of the buckets home, home + 1, ... (wrapping) that
- * had a free slot when it was inserted, at most PW_V6_MAX_PROBE buckets
- * from home.  Slots fill in order and keys are never deleted (a new
- * generation is a new table), so a lookup may stop at the first empty
- * slot it meets: the key would have gone there.
+ * it lives in one of the buckets home, home + 1, ... (wrapping), at most
+ * pw_gen_info.v6_max_probe <= PW_V6_MAX_PROBE of them, and every bucket
+ * before it was full when it went in.  Slots fill in order and keys are
+ * never deleted (a new generation is a new table), so a lookup may stop
+ * at the first bucket that is not full: the key would have gone there.
  */
 #define PW_V6_BUCKET_SLOTS 3
 #define PW_V6_MAX_PROBE 4
@@ -232,10 +238,17 @@ struct pw_v6_slot {
 };
 _Static_assert(sizeof(struct pw_v6_slot) == 20, "pw_v6_slot layout");
 
-/* One 64-byte value: three keys. */
+/*
+ * One 64-byte value: three keys, and in the last word what a lookup needs
+ * to pass a bucket by without comparing keys: a one-byte fingerprint of
+ * each key (pw_v6_fingerprint() of its hash) and how many slots are used.
+ * Most lookups are misses (every prefix length tried before the one that
+ * matches), and a miss thus costs one word read per bucket.
+ */
 struct pw_v6_bucket {
 	struct pw_v6_slot slot[PW_V6_BUCKET_SLOTS];
-	__u32 pad;
+	__u8 fp[PW_V6_BUCKET_SLOTS]; /* 0 in an empty slot */
+	__u8 nused;                  /* slots used, 0..PW_V6_BUCKET_SLOTS */
 };
 _Static_assert(sizeof(struct pw_v6_bucket) == 64, "pw_v6_bucket layout");
 
@@ -245,21 +258,20 @@ _Static_assert(sizeof(struct pw_v6_bucket) == 64, "pw_v6_bucket layout");
 #define PW_V6_HASH_F2 0xc4ceb9fe1a85ec53ULL
 
 /*
- * Hash of a masked address (its four words as loaded from the bytes, so
- * the same on either side of a little-endian kernel), the prefix length
- * and the generation's seed.  Two independent multiplies take two words
- * each; then the 64-bit finalizer of MurmurHash3 (fmix64) spreads every
- * bit over the low bits that the bucket index uses.  It has to: loaded
+ * Hash of a masked address, its prefix length and the generation's seed.
+ * @lo and @hi are the address's bytes 0-7 and 8-15 loaded as
+ * little-endian 64-bit words, as the program and x86-64 both load them.
+ * Two independent multiplies take the two words; then the 64-bit
+ * finalizer of MurmurHash3 (fmix64) spreads every bit over the low bits
+ * that the bucket index and the fingerprint use.  It has to: loaded
  * little-endian, the last address byte, the one that varies most, is the
  * top byte of a word, which a multiply alone never carries downwards.
  * Straight-line 64-bit arithmetic: no loop, no table.
  */
-static inline __u32 pw_v6_hash(__u32 seed, __u32 plen, __u32 a0, __u32 a1,
-			       __u32 a2, __u32 a3)
+static inline __u32 pw_v6_hash(__u32 seed, __u32 plen, __u64 lo, __u64 hi)
 {
-	__u64 lo = ((__u64)a1 << 32 | a0) ^ ((__u64)seed << 32 | plen);
-	__u64 hi = (__u64)a3 << 32 | a2;
-	__u64 h = lo * PW_V6_HASH_M1 ^ hi * PW_V6_HASH_M2;
+	__u64 h = (lo ^ ((__u64)seed << 32 | plen)) * PW_V6_HASH_M1 ^
+		  hi * PW_V6_HASH_M2;
 
 	h ^= h >> 33;
 	h *= PW_V6_HASH_F1;
@@ -267,6 +279,12 @@ static inline __u32 pw_v6_hash(__u32 seed, __u32 plen, __u32 a0, __u32 a1,
 	h *= PW_V6_HASH_F2;
 	h ^= h >> 33;
 	return (__u32)h;
+}
+
+/* The top byte of the hash; the bucket index uses at most the low 22 bits. */
+static inline __u32 pw_v6_fingerprint(__u32 hash)
+{
+	return hash >> 24;
 }
 
 /* Bucket @probe steps from the home of @hash; @nbuckets a power of two. */

@@ -606,7 +606,6 @@ static void test_address_tables(void **state)
 	assert_int_equal(c->info.v6_plens[2], 32);
 	assert_int_equal(c->nv6, 3);
 	assert_int_equal(c->v6[0].key.plen, 64);
-	assert_int_equal(c->v6[0].key.gen, 0);
 	assert_int_equal(c->v6[0].role, a);
 	assert_int_equal(c->v6[2].key.plen, 32);
 	assert_int_equal(v6(c, "2001:db8:1:2::9"), a);
@@ -676,6 +675,17 @@ static void mask6(uint8_t out[16], const uint8_t in[16], unsigned plen)
 	}
 }
 
+/* The first 64 bits of an address, as a big-endian number. */
+static uint64_t top64(const uint8_t a[16])
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | a[i];
+	return v;
+}
+
 /*
  * pw_role_v6() of bpf/portwarden.bpf.c, step for step, over the compiled
  * bucket table instead of the pw_v6 map.  The entry list is not used:
@@ -695,27 +705,34 @@ static uint32_t probe_v6(const struct pw_compiled *c, const uint8_t addr[16])
 	for (i = 0; i < n; i++) {
 		unsigned plen = info->v6_plens[i];
 		uint8_t masked[16];
-		__u32 w[4], hash;
+		__u64 w[2];
+		__u32 hash;
 
 		mask6(masked, addr, plen);
+		/* where this length's prefixes lie */
+		if (top64(masked) - info->v6_span[i].lo > info->v6_span[i].span)
+			continue;
 		memcpy(w, masked, sizeof(w));
-		hash = pw_v6_hash(info->v6_seed, plen, w[0], w[1], w[2], w[3]);
+		hash = pw_v6_hash(info->v6_seed, plen, w[0], w[1]);
 		for (j = 0; j < probes; j++) {
 			const struct pw_v6_bucket *b =
 				&c->v6_buckets[pw_v6_bucket_index(
 					0, 0, info->v6_nbuckets, hash, j)];
 
-			for (k = 0; k < PW_V6_BUCKET_SLOTS; k++) {
+			for (k = 0; k < b->nused; k++) {
 				const struct pw_v6_slot *sl = &b->slot[k];
 
-				if (!sl->used)
-					goto next_plen;
-				if (sl->plen == plen &&
+				/* the datapath passes a slot by on its
+				 * fingerprint alone */
+				if (b->fp[k] != pw_v6_fingerprint(hash))
+					continue;
+				if (sl->used && sl->plen == plen &&
 				    !memcmp(sl->addr, w, sizeof(w)))
 					return sl->role;
 			}
+			if (b->nused < PW_V6_BUCKET_SLOTS)
+				break;
 		}
-next_plen:;
 	}
 	return PW_ROLE_UNKNOWN;
 }
@@ -774,6 +791,37 @@ static char *v6_inventory(unsigned n)
 	return text;
 }
 
+/*
+ * Nested prefixes, as a site plan has them: @n /48 sites 2001:db8:S::/48,
+ * in each of the first ones a few /64 subnets 2001:db8:S:T::/64, and in
+ * each subnet a few hosts 2001:db8:S:T::H/128.  Every length spans the
+ * same space, so lookups go to the buckets for every length.
+ */
+static char *v6_nested_inventory(unsigned n)
+{
+	size_t cap = (size_t)n * 16 * 64 + 1, len = 0;
+	char *text = malloc(cap);
+	unsigned site, net, host;
+
+	assert_non_null(text);
+	for (site = 0; site < n; site++) {
+		len += snprintf(text + len, cap - len,
+				"r%u 2001:db8:%x::/48\n", site % 8, site);
+		for (net = 0; net < (site % 4) * 2; net++) {
+			len += snprintf(text + len, cap - len,
+					"r%u 2001:db8:%x:%x::/64\n",
+					(site + net + 1) % 8, site, net);
+			for (host = 1; host <= net; host++)
+				len += snprintf(text + len, cap - len,
+						"r%u 2001:db8:%x:%x::%x\n",
+						(site + host + 2) % 8, site,
+						net, host);
+		}
+		assert_true(len < cap);
+	}
+	return text;
+}
+
 static const char *v6_roles_policy =
 	"role r0 \"r\"\nrole r1 \"r\"\nrole r2 \"r\"\nrole r3 \"r\"\n"
 	"role r4 \"r\"\nrole r5 \"r\"\nrole r6 \"r\"\nrole r7 \"r\"\n"
@@ -792,24 +840,46 @@ static void assert_v6_table_shape(const struct pw_compiled *c)
 	for (i = 0; i < nb; i++) {
 		const struct pw_v6_bucket *b = &c->v6_buckets[i];
 
-		assert_int_equal(b->pad, 0);
+		assert_in_range(b->nused, 0, PW_V6_BUCKET_SLOTS);
 		for (k = 0; k < PW_V6_BUCKET_SLOTS; k++) {
 			const struct pw_v6_slot *sl = &b->slot[k];
+			__u64 w[2];
 
-			if (!sl->used) {
+			if (k >= b->nused) {
 				/* slots fill in order, and are zero when empty */
 				static const struct pw_v6_slot zero;
 
 				assert_memory_equal(sl, &zero, sizeof(zero));
-				if (k + 1 < PW_V6_BUCKET_SLOTS)
-					assert_int_equal(b->slot[k + 1].used, 0);
+				assert_int_equal(b->fp[k], 0);
 				continue;
 			}
 			assert_int_equal(sl->used, 1);
+			memcpy(w, sl->addr, sizeof(w));
+			assert_int_equal(b->fp[k],
+					 pw_v6_fingerprint(pw_v6_hash(
+						 info->v6_seed, sl->plen, w[0],
+						 w[1])));
 			used++;
 		}
 	}
 	assert_int_equal(used, c->nv6);
+
+	/* each length's span runs from its first prefix to its last */
+	for (i = 0, k = 0; i < info->v6_nplens; i++) {
+		const struct pw_v6_span *sp = &info->v6_span[i];
+		uint64_t lo = UINT64_MAX, hi = 0;
+
+		for (; k < c->nv6 && c->v6[k].key.plen == info->v6_plens[i];
+		     k++) {
+			uint64_t t = top64(c->v6[k].key.addr);
+
+			lo = t < lo ? t : lo;
+			hi = t > hi ? t : hi;
+		}
+		assert_int_equal(sp->lo, lo);
+		assert_int_equal(sp->span, hi - lo);
+	}
+	assert_int_equal(k, c->nv6);
 }
 
 /* Every prefix is found by the probe, at any address inside it. */
@@ -938,6 +1008,62 @@ static void test_v6_buckets_small(void **state)
 		assert_int_equal(probe_v6(&f.c, a), PW_ROLE_UNKNOWN);
 	}
 	fx_free(&f);
+}
+
+/*
+ * With nested prefixes, the probe agrees with the entry list on every
+ * prefix's own address, its neighbours and random addresses in the sites.
+ */
+static void test_v6_buckets_nested(void **state)
+{
+	char *inv = v6_nested_inventory(3000);
+	const struct pw_compiled *c;
+	uint32_t x = 4242, i, hits = 0, misses = 0;
+	struct fx f;
+
+	fx_compile(&f, v6_roles_policy, inv, "r1", NULL, NULL);
+	c = &f.c;
+	assert_int_equal(c->info.v6_nplens, 3);
+	assert_v6_table_shape(c);
+	for (i = 0; i < c->nv6; i++) {
+		const struct pw_v6_entry *e = &c->v6[i];
+		unsigned last = e->key.plen - 1;
+		uint8_t a[16];
+
+		/* a site's first address is also its subnet 0's */
+		assert_int_equal(probe_v6(c, e->key.addr),
+				 pw_compiled_role_v6(c, e->key.addr));
+		if (e->key.plen == 128)
+			assert_int_equal(probe_v6(c, e->key.addr), e->role);
+		memcpy(a, e->key.addr, 16);
+		a[last / 8] ^= 0x80 >> (last % 8);
+		assert_int_equal(probe_v6(c, a), pw_compiled_role_v6(c, a));
+	}
+	for (i = 0; i < 200000; i++) {
+		uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+		uint32_t r = next_rand(&x), want;
+		unsigned b;
+
+		/* a site (some past the last), a small subnet number, and
+		 * a small host number or random host bits */
+		a[4] = (r % 3100) >> 8;
+		a[5] = (r % 3100) & 0xff;
+		a[7] = next_rand(&x) % 8;
+		if (i % 2)
+			a[15] = next_rand(&x) % 8;
+		else
+			for (b = 8; b < 16; b++)
+				a[b] = next_rand(&x);
+		want = pw_compiled_role_v6(c, a);
+		assert_int_equal(probe_v6(c, a), want);
+		if (want == PW_ROLE_UNKNOWN)
+			misses++;
+		else
+			hits++;
+	}
+	assert_true(hits > 1000 && misses > 1000);
+	fx_free(&f);
+	free(inv);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1400,6 +1526,7 @@ int main(void)
 		cmocka_unit_test(test_v6_buckets_find_all),
 		cmocka_unit_test(test_v6_buckets_absent),
 		cmocka_unit_test(test_v6_buckets_small),
+		cmocka_unit_test(test_v6_buckets_nested),
 		cmocka_unit_test(test_prev_roles_and_slots),
 		cmocka_unit_test(test_determinism),
 		cmocka_unit_test(test_unknown_role_and_tag),

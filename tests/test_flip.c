@@ -8,6 +8,7 @@
  * in force untouched, a flip switches verdicts, counter slots survive a
  * reload, every row written reads back, and one smoke packet per reason.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -191,6 +192,7 @@ static int setup(void **state)
 	/* the round trip relies on these */
 	assert_true(f->wide.c.v4_ngroups > f->a.c.v4_ngroups);
 	assert_true(f->wide.c.nv6 > f->a.c.nv6);
+	assert_true(f->wide.c.info.v6_nbuckets > f->a.c.info.v6_nbuckets);
 
 	f->skel = portwarden__open();
 	assert_non_null(f->skel);
@@ -510,7 +512,7 @@ static void test_modes_and_deadline(void **state)
 	assert_int_equal(active_gen(f), !cfg.active_gen);
 }
 
-/* IPv6 roles through the prefix hash, and pw_v6 rewritten per generation. */
+/* IPv6 roles through the bucket table, and pw_v6 rewritten per generation. */
 static void test_v6_role(void **state)
 {
 	struct fixture *f = *state;
@@ -567,9 +569,10 @@ static void assert_gen_rows(struct fixture *f, const struct pw_compiled *c,
 			    __u32 gen)
 {
 	const struct pw_caps *caps = &f->m.caps;
-	__u32 ngroups = caps->v4_group_cap, i, dir, seg, role, n6 = 0;
+	__u32 ngroups = caps->v4_group_cap, i, dir, seg, role;
 	const struct pw_rule_entry zero_e = { 0 };
-	struct pw_v6_key key, *prev = NULL;
+	const struct pw_v6_bucket zero_b = { 0 };
+	struct pw_v6_bucket *buckets;
 	struct pw_port_row *ports;
 	struct pw_rule_entry *rules;
 	__u32 *tbl16, *tbl8;
@@ -614,23 +617,16 @@ static void assert_gen_rows(struct fixture *f, const struct pw_compiled *c,
 			}
 	free(rules);
 
-	while (!bpf_map_get_next_key(f->m.v6, prev, &key)) {
-		if (key.gen == gen) {
-			__u32 role6, j;
-
-			n6++;
-			assert_int_equal(bpf_map_lookup_elem(f->m.v6, &key,
-							     &role6), 0);
-			for (j = 0; j < c->nv6; j++)
-				if (c->v6[j].key.plen == key.plen &&
-				    !memcmp(c->v6[j].key.addr, key.addr, 16))
-					break;
-			assert_true(j < c->nv6);
-			assert_int_equal(role6, c->v6[j].role);
-		}
-		prev = &key;
-	}
-	assert_int_equal(n6, c->nv6);
+	buckets = read_array(f->m.v6, PW_NGEN * caps->v6_cap,
+			     sizeof(*buckets));
+	for (i = 0; i < caps->v6_cap; i++)
+		assert_memory_equal(&buckets[pw_v6_bucket_index(
+					    gen, caps->v6_cap, caps->v6_cap, 0,
+					    i)],
+				    i < c->info.v6_nbuckets ?
+					    &c->v6_buckets[i] : &zero_b,
+				    sizeof(zero_b));
+	free(buckets);
 }
 
 static void rows_round_trip(struct fixture *f, bool no_batch)
@@ -641,7 +637,7 @@ static void rows_round_trip(struct fixture *f, bool no_batch)
 	reset(f, PW_MODE_AUDIT);
 	gen = !(active_gen(f) & 1);
 	/* a wider policy, then A into the same generation: nothing of the
-	 * first may remain (IPv4 groups, IPv6 keys, rule entries) */
+	 * first may remain (IPv4 groups, IPv6 buckets, rule entries) */
 	check(pw_maps_write_gen(&f->m, &f->wide.c, gen));
 	assert_gen_rows(f, &f->wide.c, gen);
 	check(pw_maps_write_gen(&f->m, &f->a.c, gen));
@@ -707,14 +703,14 @@ static void test_caps(void **state)
 	c.nroles = 3;
 	c.nsegs_max = 10;
 	c.v4_ngroups = 5000;
-	c.nv6 = 40000;
+	c.info.v6_nbuckets = 32768;
 	c.nslots = 100;
 	assert_int_equal(pw_caps_check(&caps, &c, why, sizeof(why)), -E2BIG);
 	assert_string_equal(why, "v4_group_cap: need 5000, have 4096");
 
 	pw_caps_fit(&caps, &c);
 	assert_int_equal(caps.v4_group_cap, 16384);
-	assert_int_equal(caps.v6_cap, 262144); /* 2 generations, x2 headroom */
+	assert_int_equal(caps.v6_cap, 65536); /* buckets, x2 headroom */
 	assert_int_equal(caps.role_cap, PW_DEFAULT_ROLE_CAP);
 	assert_int_equal(pw_caps_check(&caps, &c, why, sizeof(why)), 0);
 
@@ -914,6 +910,135 @@ static void test_reason_smoke(void **state)
 }
 
 /* pw_unnamed full: the frame is counted under UNNAMED_FULL only. */
+/* ----------------------------------------------- many IPv6 prefixes -- */
+
+static const char *policy_many6 =
+	"role db \"database servers\"\n"
+	"role r0 \"r\"\nrole r1 \"r\"\nrole r2 \"r\"\nrole r3 \"r\"\n"
+	"role r4 \"r\"\nrole r5 \"r\"\nrole r6 \"r\"\nrole r7 \"r\"\n"
+	"allow tcp 3306 from r0,r1,r2,r3,r4,r5,r6,r7 to db note \"mysql\"\n";
+
+#define MANY6_SITES 1500
+
+/*
+ * Nested prefixes, as a site plan has them: /48 sites, /64 subnets in
+ * them, /128 hosts in those (about 14,000 prefixes, a table ~40% full,
+ * so some keys sit past their home bucket).
+ */
+static char *many6_inventory(void)
+{
+	size_t cap = (size_t)MANY6_SITES * 16 * 48 + 1, len = 0;
+	char *text = malloc(cap);
+	unsigned site, net, host;
+
+	assert_non_null(text);
+	for (site = 0; site < MANY6_SITES; site++) {
+		len += snprintf(text + len, cap - len,
+				"r%u 2001:db8:%x::/48\n", site % 8, site);
+		for (net = 0; net < (site % 4) * 2; net++) {
+			len += snprintf(text + len, cap - len,
+					"r%u 2001:db8:%x:%x::/64\n",
+					(site + net + 1) % 8, site, net);
+			for (host = 1; host <= net; host++)
+				len += snprintf(text + len, cap - len,
+						"r%u 2001:db8:%x:%x::%x\n",
+						(site + host + 2) % 8, site,
+						net, host);
+		}
+		assert_true(len < cap);
+	}
+	return text;
+}
+
+static uint32_t many6_rand(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/* Run one TCP SYN to 3306 from @a and count it under the role expected. */
+static void many6_packet(struct fixture *f, const struct pw_compiled *c,
+			 const uint8_t a[16], uint64_t *want)
+{
+	char buf[INET6_ADDRSTRLEN];
+	struct pb p;
+
+	assert_non_null(inet_ntop(AF_INET6, a, buf, sizeof(buf)));
+	v6_tcp(&p, buf, 3306);
+	want[pw_compiled_role_v6(c, a)]++;
+	run(f, &p);
+}
+
+/*
+ * The datapath's bucket probe over a table of thousands of nested
+ * prefixes: every prefix's address, its neighbour and random addresses in
+ * the sites land in the slot of the role the prefix list gives (counted
+ * per role; the unknown role's frames are violations).
+ */
+static void test_v6_many_prefixes(void **state)
+{
+	struct fixture *f = *state;
+	struct compiled_policy cp;
+	char *inv = many6_inventory();
+	uint64_t want[PW_MAX_ROLES] = { 0 };
+	uint32_t x = 2718, i, role;
+	const struct pw_compiled *c;
+
+	compile_policy(&cp, policy_many6, inv, NULL);
+	c = &cp.c;
+	assert_true(c->nv6 > 10000);
+	assert_true(c->info.v6_nbuckets <= f->caps.v6_cap);
+	assert_true(c->info.v6_max_probe > 1);
+	reset(f, PW_MODE_AUDIT);
+	install(f, c);
+
+	for (i = 0; i < c->nv6; i++) {
+		const struct pw_v6_entry *e = &c->v6[i];
+		unsigned last = e->key.plen - 1;
+		uint8_t a[16];
+
+		many6_packet(f, c, e->key.addr, want);
+		memcpy(a, e->key.addr, 16);
+		a[last / 8] ^= 0x80 >> (last % 8);
+		many6_packet(f, c, a, want);
+	}
+	for (i = 0; i < 20000; i++) {
+		uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+		uint32_t site = many6_rand(&x) % (MANY6_SITES + 100);
+		unsigned b;
+
+		a[4] = site >> 8;
+		a[5] = site & 0xff;
+		a[7] = many6_rand(&x) % 8;
+		if (i % 2)
+			a[15] = many6_rand(&x) % 8;
+		else
+			for (b = 8; b < 16; b++)
+				a[b] = many6_rand(&x);
+		many6_packet(f, c, a, want);
+	}
+
+	assert_true(want[PW_ROLE_UNKNOWN] > 1000);
+	for (role = 0; role < c->nroles; role++) {
+		const struct pw_rule_entry *e =
+			entry_for(c, PW_P_TCP, 3306, c->role_names[role].name);
+		__u32 verdict = e->flags & PW_ENTRY_ALLOW ? PW_VERDICT_ALLOW :
+							    PW_VERDICT_AUDIT;
+
+		if (counter(f, e->slot, verdict).packets != want[role])
+			fail_msg("role %s: %llu frames, expected %llu",
+				 c->role_names[role].name,
+				 (unsigned long long)counter(f, e->slot,
+							     verdict)
+					 .packets,
+				 (unsigned long long)want[role]);
+	}
+	free_policy(&cp);
+	free(inv);
+}
+
 static void test_reason_unnamed_full(void **state)
 {
 	struct fixture *f = *state;
@@ -964,6 +1089,7 @@ int main(void)
 		cmocka_unit_test(test_rows_round_trip_single),
 		cmocka_unit_test(test_reason_smoke),
 		cmocka_unit_test(test_reason_unnamed_full),
+		cmocka_unit_test(test_v6_many_prefixes),
 	};
 
 	if (geteuid() != 0) {

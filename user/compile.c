@@ -982,6 +982,29 @@ static int addr_ref_cmp_v6(const void *a, const void *b)
 	return memcmp(x->prefix.addr, y->prefix.addr, 16);
 }
 
+/* The first 64 bits of an address as a number (big-endian). */
+static uint64_t v6_top64(const uint8_t addr[16])
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | addr[i];
+	return v;
+}
+
+/*
+ * Widen @s to cover @addr.  Entries of one length come sorted by address,
+ * so the first one set lo and later ones only push the end out.
+ */
+static void v6_span_add(struct pw_v6_span *s, const uint8_t addr[16])
+{
+	uint64_t top = v6_top64(addr);
+
+	if (top - s->lo > s->span)
+		s->span = top - s->lo;
+}
+
 static int build_v6(struct compile_ctx *cx)
 {
 	struct pw_compiled *out = cx->out;
@@ -1007,8 +1030,11 @@ static int build_v6(struct compile_ctx *cx)
 		e->key.plen = v[i].prefix.plen;
 		memcpy(e->key.addr, v[i].prefix.addr, 16);
 		e->role = v[i].role;
-		if (i && v[i - 1].prefix.plen == v[i].prefix.plen)
+		if (i && v[i - 1].prefix.plen == v[i].prefix.plen) {
+			v6_span_add(&info->v6_span[info->v6_nplens - 1],
+				    e->key.addr);
 			continue;
+		}
 		if (info->v6_nplens == PW_MAX_V6_PLENS) {
 			pw_error(cx->d, v[i].loc,
 				 "too many distinct IPv6 prefix lengths (/%u is one more): the limit is %d",
@@ -1016,6 +1042,7 @@ static int build_v6(struct compile_ctx *cx)
 			err = -1;
 			goto out;
 		}
+		info->v6_span[info->v6_nplens].lo = v6_top64(e->key.addr);
 		info->v6_plens[info->v6_nplens++] = v[i].prefix.plen;
 	}
 	out->nv6 = n;
@@ -1077,6 +1104,8 @@ static uint32_t v6_bucket_insert(struct pw_v6_bucket *b, uint32_t nb,
 			slot->plen = e->key.plen;
 			slot->used = 1;
 			slot->role = e->role;
+			bk->fp[k] = pw_v6_fingerprint(hash);
+			bk->nused = k + 1;
 			return d + 1;
 		}
 	}
@@ -1095,11 +1124,10 @@ static bool v6_place_all(const struct pw_compiled *out, struct pw_v6_bucket *b,
 
 	for (i = 0; i < out->nv6; i++) {
 		const struct pw_v6_entry *e = &out->v6[i];
-		__u32 w[4];
+		__u64 w[2];
 
 		memcpy(w, e->key.addr, sizeof(w));
-		order[i].hash = pw_v6_hash(seed, e->key.plen, w[0], w[1], w[2],
-					   w[3]);
+		order[i].hash = pw_v6_hash(seed, e->key.plen, w[0], w[1]);
 		order[i].home = pw_v6_bucket_index(0, 0, nb, order[i].hash, 0);
 		order[i].entry = i;
 	}
@@ -1371,6 +1399,7 @@ uint64_t pw_compiled_digest(const struct pw_compiled *c)
 	h = fnv_u32(h, c->info.v6_nbuckets);
 	h = fnv_u32(h, c->info.v6_seed);
 	h = fnv_u32(h, c->info.v6_max_probe);
+	h = fnv(h, c->info.v6_span, sizeof(c->info.v6_span));
 	h = fnv_u32(h, c->nroles);
 	if (c->role_names)
 		h = fnv(h, c->role_names, c->nroles * sizeof(*c->role_names));

@@ -20,9 +20,16 @@
 #include "portwarden.h"
 #include "policy.h"
 
-/* One IPv6 prefix entry of the pw_v6 hash (gen is set by the writer). */
+/* An IPv6 prefix: its length and its address masked to it. */
+struct pw_v6_key {
+	__u8 plen;
+	__u8 pad[3];
+	__u8 addr[16]; /* network order */
+};
+
+/* One IPv6 prefix of the compiled list, and its role. */
 struct pw_v6_entry {
-	struct pw_v6_key key; /* key.gen = 0 here */
+	struct pw_v6_key key;
 	__u32 role;
 };
 

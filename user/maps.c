@@ -59,13 +59,13 @@ void pw_caps_default(struct pw_caps *caps)
 	caps->unnamed_cap = PW_DEFAULT_UNNAMED_CAP;
 }
 
-/* What one generation of @c needs; pw_v6 holds both generations. */
+/* What one generation of @c needs. */
 static void pw_caps_need(const struct pw_compiled *c, struct pw_caps *need)
 {
 	need->role_cap = c->nroles;
 	need->seg_cap = c->nsegs_max;
 	need->v4_group_cap = c->v4_ngroups;
-	need->v6_cap = PW_NGEN * c->nv6;
+	need->v6_cap = c->info.v6_nbuckets;
 	need->slot_cap = c->nslots;
 	need->unnamed_cap = 0;
 }
@@ -198,8 +198,8 @@ static void pw_map_specs(const struct pw_caps *caps,
 		"pw_v4_tbl8", A, U4, U4,
 		PW_NGEN * caps->v4_group_cap * PW_V4_GROUP_SIZE };
 	spec[PW_M_V6] = (struct pw_map_spec){
-		"pw_v6", BPF_MAP_TYPE_HASH, sizeof(struct pw_v6_key), U4,
-		caps->v6_cap };
+		"pw_v6", A, U4, sizeof(struct pw_v6_bucket),
+		PW_NGEN * caps->v6_cap };
 	spec[PW_M_PORTS] = (struct pw_map_spec){
 		"pw_ports", A, U4, sizeof(struct pw_port_row),
 		PW_NGEN * PW_NDIR * PW_NPROTO * PW_PORT_ROWS };
@@ -274,6 +274,7 @@ int pw_skel_configure(struct portwarden *skel, const struct pw_caps *caps)
 	skel->rodata->pw_role_cap = caps->role_cap;
 	skel->rodata->pw_seg_cap = caps->seg_cap;
 	skel->rodata->pw_v4_group_cap = caps->v4_group_cap;
+	skel->rodata->pw_v6_cap = caps->v6_cap;
 	return 0;
 }
 
@@ -313,7 +314,8 @@ int pw_maps_from_skel(struct portwarden *skel, const struct pw_caps *caps,
 		return err;
 	if (skel->rodata->pw_role_cap != caps->role_cap ||
 	    skel->rodata->pw_seg_cap != caps->seg_cap ||
-	    skel->rodata->pw_v4_group_cap != caps->v4_group_cap)
+	    skel->rodata->pw_v4_group_cap != caps->v4_group_cap ||
+	    skel->rodata->pw_v6_cap != caps->v6_cap)
 		return pw_fail(-EINVAL, "program was loaded with other "
 					"capacities than the maps expect");
 	ncpus = libbpf_num_possible_cpus();
@@ -367,7 +369,7 @@ static int pw_caps_from_fds(const struct pw_maps *m, struct pw_caps *caps)
 	per_seg = PW_NGEN * PW_NDIR * caps->role_cap;
 	caps->seg_cap = per_seg ? entries[1] / per_seg : 0;
 	caps->v4_group_cap = entries[2] / (PW_NGEN * PW_V4_GROUP_SIZE);
-	caps->v6_cap = entries[3];
+	caps->v6_cap = entries[3] / PW_NGEN;
 	caps->slot_cap = entries[4];
 	caps->unnamed_cap = entries[5];
 	return pw_caps_valid(caps);
@@ -606,59 +608,24 @@ static int pw_hash_delete(const struct pw_maps *m, int fd, const void *keys,
 	return 0;
 }
 
-static bool pw_v6_key_of_gen(const void *key, const void *arg)
-{
-	return ((const struct pw_v6_key *)key)->gen == *(const __u32 *)arg;
-}
-
-/* pw_v6: drop generation @gen's keys, then insert @c's prefixes. */
+/*
+ * pw_v6 buckets of generation @gen: the compiled table, then zeros up to
+ * v6_cap, so that no bucket of an older table survives in the generation.
+ */
 static int pw_write_v6(const struct pw_maps *m, const struct pw_compiled *c,
 		       __u32 gen)
 {
-	struct pw_v6_key *old = NULL, *keys = NULL;
-	__u32 nold = 0, ntotal = 0, i;
-	__u32 *roles = NULL;
-	bool batch = true;
+	__u32 first = pw_v6_bucket_index(gen, m->caps.v6_cap, 1, 0, 0);
+	__u32 used = c->info.v6_nbuckets;
 	int err;
 
-	err = pw_hash_keys(m->v6, sizeof(*old), pw_v6_key_of_gen, &gen,
-			   (void **)&old, &nold, &ntotal);
+	err = pw_array_write(m, m->v6, "pw_v6", first, c->v6_buckets, used,
+			     sizeof(struct pw_v6_bucket), false);
 	if (err)
-		return pw_fail(err, "pw_v6: listing keys: %s", strerror(-err));
-	err = pw_hash_delete(m, m->v6, old, sizeof(*old), nold);
-	if (err) {
-		err = pw_fail(err, "pw_v6: deleting generation %u: %s", gen,
-			      strerror(-err));
-		goto out;
-	}
-	if (!c->nv6)
-		goto out;
-
-	keys = calloc(c->nv6, sizeof(*keys));
-	roles = calloc(c->nv6, sizeof(*roles));
-	if (!keys || !roles) {
-		err = pw_fail(-ENOMEM, "pw_v6: out of memory");
-		goto out;
-	}
-	for (i = 0; i < c->nv6; i++) {
-		keys[i] = c->v6[i].key;
-		keys[i].gen = gen;
-		keys[i].pad = 0;
-		roles[i] = c->v6[i].role;
-	}
-	err = pw_update_many(m, m->v6, keys, sizeof(*keys), roles,
-			     sizeof(*roles), c->nv6, BPF_ANY, &batch);
-	if (err == -E2BIG)
-		err = pw_fail(err, "pw_v6: full: capacity %u, the generation "
-				   "in force holds %u, this one needs %u",
-			      m->caps.v6_cap, ntotal - nold, c->nv6);
-	else if (err)
-		err = pw_fail(err, "pw_v6: inserting: %s", strerror(-err));
-out:
-	free(old);
-	free(keys);
-	free(roles);
-	return err;
+		return err;
+	return pw_array_write(m, m->v6, "pw_v6", first + used, NULL,
+			      m->caps.v6_cap - used,
+			      sizeof(struct pw_v6_bucket), false);
 }
 
 /* pw_v4_tbl16 and pw_v4_tbl8 rows of generation @gen. */
@@ -761,7 +728,8 @@ int pw_maps_write_gen(const struct pw_maps *m, const struct pw_compiled *c,
 			     sizeof(struct pw_role_name), false);
 	if (err)
 		return err;
-	/* last: the IPv6 prefix lengths make the new pw_v6 keys reachable */
+	/* last: its bucket count and prefix lengths make the new pw_v6
+	 * table reachable */
 	return pw_array_write(m, m->gen, "pw_gen", gen, &c->info, 1,
 			      sizeof(c->info), false);
 }

@@ -38,14 +38,14 @@
 struct portwarden; /* the bpftool skeleton, portwarden.skel.h */
 
 /*
- * Map capacities.  The first three are also compiled into the program
+ * Map capacities.  The first four are also compiled into the program
  * (rodata) because the index arithmetic uses them.
  */
 struct pw_caps {
 	__u32 role_cap;     /* role ids 0..role_cap-1, at most PW_MAX_ROLES */
 	__u32 seg_cap;      /* segment ids per direction, 0 included */
 	__u32 v4_group_cap; /* 256-wide IPv4 groups per generation */
-	__u32 v6_cap;       /* IPv6 prefixes, both generations together */
+	__u32 v6_cap;       /* pw_v6 buckets per generation (3 prefixes each) */
 	__u32 slot_cap;     /* counter slots (pw_slots; pw_counters x4) */
 	__u32 unnamed_cap;  /* distinct keys in pw_unnamed */
 };
@@ -53,7 +53,7 @@ struct pw_caps {
 /* Hard limits of the layout (ids are __u16 in the tables, indexes __u32). */
 #define PW_CAP_SEG_MAX 65536U
 #define PW_CAP_V4_GROUP_MAX (1U << 22)
-#define PW_CAP_V6_MAX (1U << 24)
+#define PW_CAP_V6_MAX PW_V6_MAX_BUCKETS
 #define PW_CAP_SLOT_MAX (1U << 24)
 #define PW_CAP_UNNAMED_MAX (1U << 24)
 
@@ -68,9 +68,8 @@ void pw_caps_default(struct pw_caps *caps);
 void pw_caps_fit(struct pw_caps *caps, const struct pw_compiled *c);
 
 /*
- * 0 when one generation of @c fits @caps (and pw_v6 can hold two
- * generations of @c's size); -E2BIG with "<capacity>: need N, have M" in
- * @why otherwise; -EINVAL when @caps itself is out of range.
+ * 0 when one generation of @c fits @caps; -E2BIG with "<capacity>: need
+ * N, have M" in @why otherwise; -EINVAL when @caps itself is out of range.
  */
 int pw_caps_check(const struct pw_caps *caps, const struct pw_compiled *c,
 		  char *why, size_t len);
@@ -114,15 +113,15 @@ void pw_maps_close(struct pw_maps *m);
 
 /*
  * Write every row of generation @gen (0 or 1) from @c: pw_v4_tbl16,
- * pw_v4_tbl8 (groups past c->v4_ngroups zeroed), pw_v6 (that generation's
- * old keys deleted first), pw_ports, pw_rules (re-indexed from the dense
+ * pw_v4_tbl8 (groups past c->v4_ngroups zeroed), pw_v6 (buckets past the
+ * table's zeroed), pw_ports, pw_rules (re-indexed from the dense
  * layout to the caps, unused rows zeroed) and last pw_gen[gen].  Also
  * writes pw_slots[0..nslots) and pw_role_names[0..nroles), which are
  * shared by both generations: ids there are stable across reloads when @c
  * was compiled with the previous state (struct pw_prev_state).
  *
  * Refuses (-EBUSY) to write the generation in force.  -E2BIG when @c does
- * not fit the caps or pw_v6 runs out of room.
+ * not fit the caps.
  */
 int pw_maps_write_gen(const struct pw_maps *m, const struct pw_compiled *c,
 		      __u32 gen);
