@@ -92,7 +92,7 @@ enum pw_reason {
 	PW_REASON_EXTHDR_TOO_DEEP = 8, /* IPv6 chain longer than PW_MAX_EXTHDR */
 	PW_REASON_TRUNC_L4 = 9,        /* L4 header (or IPv6 ext header) cut short */
 	PW_REASON_ICMP_PMTU = 10,      /* frag-needed / packet-too-big: always passes */
-	PW_REASON_NDP = 11,            /* ICMPv6 133-137: always passes */
+	PW_REASON_NDP = 11,            /* ICMPv6 ND 133-137, MLD 130-132/143: always pass */
 	PW_REASON_UNNAMED_FULL = 12,   /* pw_unnamed was full: counted here only */
 	PW_NREASON = 13,
 };
