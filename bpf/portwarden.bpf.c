@@ -10,8 +10,9 @@
  *
  * Cost: an allowed IPv4 TCP frame does one config read, the parse, and five
  * array lookups (role, port row, rule entry, slot counter, reason counter),
- * all inlined by the verifier, and no helper call.  Hash lookups, the clock
- * and map updates are only on the IPv6 and violation paths.
+ * all inlined by the verifier, and no helper call.  IPv6 adds a hash
+ * computed here and inlined reads of its bucket table.  Kernel hash
+ * lookups, the clock and map updates are only on the violation path.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
