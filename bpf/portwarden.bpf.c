@@ -63,9 +63,9 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries,
-	       PW_NGEN * PW_DEFAULT_V4_GROUP_CAP * PW_V4_GROUP_SIZE);
+	       PW_NGEN * PW_DEFAULT_V4_GROUP_CAP * PW_V4_GROUP_ROWS);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct pw_v4_row);
 } pw_v4_tbl8 SEC(".maps");
 
 struct {
@@ -150,6 +150,24 @@ static __always_inline int pw_enforcing(const struct pw_config *cfg,
 	return deadline == 0 || bpf_ktime_get_ns() <= deadline;
 }
 
+/*
+ * Entry @byte of tbl8 group @v (PW_V4_GROUP set) into *@v; 0 when the
+ * row is out of the map (a group number past the caps).
+ */
+static __always_inline int pw_v4_group_step(__u32 gen, __u32 *v, __u32 byte)
+{
+	const struct pw_v4_row *row;
+	__u32 idx, rowidx;
+
+	idx = pw_v4_tbl8_index(gen, pw_v4_group_cap, *v & ~PW_V4_GROUP, byte);
+	rowidx = pw_v4_tbl8_row(idx);
+	row = bpf_map_lookup_elem(&pw_v4_tbl8, &rowidx);
+	if (!row)
+		return 0;
+	*v = row->e[pw_v4_tbl8_col(idx)];
+	return 1;
+}
+
 /* IPv4 source role: DIR-16-8-8, at most three array reads. */
 static __always_inline __u32 pw_role_v4(__u32 gen, __u32 addr)
 {
@@ -161,20 +179,10 @@ static __always_inline __u32 pw_role_v4(__u32 gen, __u32 addr)
 		return PW_ROLE_UNKNOWN;
 	v = *e;
 	if (v & PW_V4_GROUP) {
-		idx = pw_v4_tbl8_index(gen, pw_v4_group_cap, v & ~PW_V4_GROUP,
-				       addr >> 8);
-		e = bpf_map_lookup_elem(&pw_v4_tbl8, &idx);
-		if (!e)
+		if (!pw_v4_group_step(gen, &v, addr >> 8))
 			return PW_ROLE_UNKNOWN;
-		v = *e;
-		if (v & PW_V4_GROUP) {
-			idx = pw_v4_tbl8_index(gen, pw_v4_group_cap,
-					       v & ~PW_V4_GROUP, addr);
-			e = bpf_map_lookup_elem(&pw_v4_tbl8, &idx);
-			if (!e)
-				return PW_ROLE_UNKNOWN;
-			v = *e;
-		}
+		if ((v & PW_V4_GROUP) && !pw_v4_group_step(gen, &v, addr))
+			return PW_ROLE_UNKNOWN;
 	}
 	/* a group pointer three levels down means a corrupt table */
 	if ((v & PW_V4_GROUP) || v >= pw_role_cap)

@@ -181,7 +181,7 @@ _Static_assert(sizeof(struct pw_gen_info) == 56 + 16 * PW_MAX_V6_PLENS,
 	       "pw_gen_info layout");
 
 /* ------------------------------------------------------------------ */
-/* Maps: pw_v4_tbl16, pw_v4_tbl8 (ARRAY of __u32) - IPv4 DIR-16-8-8     */
+/* Maps: pw_v4_tbl16 (ARRAY of __u32), pw_v4_tbl8 (ARRAY of pw_v4_row)  */
 /* ------------------------------------------------------------------ */
 
 /*
@@ -200,11 +200,35 @@ static inline __u32 pw_v4_tbl16_index(__u32 gen, __u32 addr_hbo)
 	return gen * PW_V4_TBL16_SIZE + (addr_hbo >> 16);
 }
 
-/* group numbers are relative to a generation */
+/*
+ * The entry of tbl8 for @byte in @group (numbered within the generation).
+ * tbl8 stores its entries 16 to a 64-byte row (pw_v4_row): the kernel
+ * rounds array values up to 8 bytes, so an ARRAY of __u32 would take
+ * twice its size in memory and in cache lines.  Entry i is
+ * row[pw_v4_tbl8_row(i)].e[pw_v4_tbl8_col(i)]; a group is 16 whole rows.
+ */
 static inline __u32 pw_v4_tbl8_index(__u32 gen, __u32 group_cap, __u32 group,
 				     __u32 byte)
 {
 	return (gen * group_cap + group) * PW_V4_GROUP_SIZE + (byte & 0xff);
+}
+
+#define PW_V4_ROW_ENTRIES 16U
+#define PW_V4_GROUP_ROWS (PW_V4_GROUP_SIZE / PW_V4_ROW_ENTRIES)
+
+struct pw_v4_row {
+	__u32 e[PW_V4_ROW_ENTRIES];
+};
+_Static_assert(sizeof(struct pw_v4_row) == 64, "pw_v4_row layout");
+
+static inline __u32 pw_v4_tbl8_row(__u32 index)
+{
+	return index / PW_V4_ROW_ENTRIES;
+}
+
+static inline __u32 pw_v4_tbl8_col(__u32 index)
+{
+	return index % PW_V4_ROW_ENTRIES;
 }
 
 /* ------------------------------------------------------------------ */

@@ -583,8 +583,9 @@ static void assert_gen_rows(struct fixture *f, const struct pw_compiled *c,
 			    PW_V4_TBL16_SIZE * sizeof(*tbl16));
 	free(tbl16);
 
-	tbl8 = read_array(f->m.v4_tbl8, PW_NGEN * ngroups * PW_V4_GROUP_SIZE,
-			  sizeof(*tbl8));
+	/* rows of 16 entries, in entry order */
+	tbl8 = read_array(f->m.v4_tbl8, PW_NGEN * ngroups * PW_V4_GROUP_ROWS,
+			  sizeof(struct pw_v4_row));
 	for (i = 0; i < ngroups * PW_V4_GROUP_SIZE; i++)
 		assert_int_equal(tbl8[pw_v4_tbl8_index(gen, ngroups, 0, 0) + i],
 				 i < c->v4_ngroups * PW_V4_GROUP_SIZE ?

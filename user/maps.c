@@ -195,8 +195,8 @@ static void pw_map_specs(const struct pw_caps *caps,
 	spec[PW_M_V4_TBL16] = (struct pw_map_spec){
 		"pw_v4_tbl16", A, U4, U4, PW_NGEN * PW_V4_TBL16_SIZE };
 	spec[PW_M_V4_TBL8] = (struct pw_map_spec){
-		"pw_v4_tbl8", A, U4, U4,
-		PW_NGEN * caps->v4_group_cap * PW_V4_GROUP_SIZE };
+		"pw_v4_tbl8", A, U4, sizeof(struct pw_v4_row),
+		PW_NGEN * caps->v4_group_cap * PW_V4_GROUP_ROWS };
 	spec[PW_M_V6] = (struct pw_map_spec){
 		"pw_v6", A, U4, sizeof(struct pw_v6_bucket),
 		PW_NGEN * caps->v6_cap };
@@ -368,7 +368,7 @@ static int pw_caps_from_fds(const struct pw_maps *m, struct pw_caps *caps)
 	caps->role_cap = entries[0];
 	per_seg = PW_NGEN * PW_NDIR * caps->role_cap;
 	caps->seg_cap = per_seg ? entries[1] / per_seg : 0;
-	caps->v4_group_cap = entries[2] / (PW_NGEN * PW_V4_GROUP_SIZE);
+	caps->v4_group_cap = entries[2] / (PW_NGEN * PW_V4_GROUP_ROWS);
 	caps->v6_cap = entries[3] / PW_NGEN;
 	caps->slot_cap = entries[4];
 	caps->unnamed_cap = entries[5];
@@ -633,8 +633,8 @@ static int pw_write_v4(const struct pw_maps *m, const struct pw_compiled *c,
 		       __u32 gen)
 {
 	__u32 group_cap = m->caps.v4_group_cap;
-	__u32 used = c->v4_ngroups * PW_V4_GROUP_SIZE;
-	__u32 first8 = pw_v4_tbl8_index(gen, group_cap, 0, 0);
+	__u32 used = c->v4_ngroups * PW_V4_GROUP_ROWS;
+	__u32 first8 = pw_v4_tbl8_row(pw_v4_tbl8_index(gen, group_cap, 0, 0));
 	int err;
 
 	err = pw_array_write(m, m->v4_tbl16, "pw_v4_tbl16",
@@ -642,14 +642,15 @@ static int pw_write_v4(const struct pw_maps *m, const struct pw_compiled *c,
 			     PW_V4_TBL16_SIZE, sizeof(__u32), false);
 	if (err)
 		return err;
+	/* the compiler's groups, 256 entries each, are 16 rows each */
 	err = pw_array_write(m, m->v4_tbl8, "pw_v4_tbl8", first8, c->v4_tbl8,
-			     used, sizeof(__u32), false);
+			     used, sizeof(struct pw_v4_row), false);
 	if (err)
 		return err;
 	/* groups past the ones in use: zero, so no stale group survives */
 	return pw_array_write(m, m->v4_tbl8, "pw_v4_tbl8", first8 + used,
-			      NULL, group_cap * PW_V4_GROUP_SIZE - used,
-			      sizeof(__u32), false);
+			      NULL, group_cap * PW_V4_GROUP_ROWS - used,
+			      sizeof(struct pw_v4_row), false);
 }
 
 /*
