@@ -279,8 +279,8 @@ assert doc["reasons"]["arp"]["packets"] == 0, doc["reasons"]
 EOF
 
 stats --prometheus
-expect_in "$tmp/out" "portwarden_packets_total{iface=\"$srv_if\",netns=\"$srv\",direction=\"ingress\",src_role=\"app\",proto=\"tcp\",port=\"3306\",verdict=\"allow\",rule=\"1\"} 3"
-expect_in "$tmp/out" "portwarden_packets_total{iface=\"$srv_if\",netns=\"$srv\",direction=\"ingress\",src_role=\"unknown\",proto=\"tcp\",port=\"23\",verdict=\"audit\",rule=\"none\"} 4"
+expect_in "$tmp/out" "portwarden_packets_total{iface=\"$srv_if\",netns=\"$srv\",dir=\"ingress\",role=\"app\",proto=\"tcp\",port=\"3306\",verdict=\"allow\",rule=\"1\"} 3"
+expect_in "$tmp/out" "portwarden_packets_total{iface=\"$srv_if\",netns=\"$srv\",dir=\"ingress\",role=\"unknown\",proto=\"tcp\",port=\"23\",verdict=\"audit\",rule=\"none\"} 4"
 expect_in "$tmp/out" "portwarden_policy_info{iface=\"$srv_if\",netns=\"$srv\",policy=\"statsnetns\""
 if command -v promtool >/dev/null; then
 	checks=$((checks + 1))

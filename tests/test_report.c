@@ -535,56 +535,93 @@ static void test_json_unused(void **state)
 static const char *prom_want =
 	"# HELP portwarden_packets_total Packets per counter key: direction, peer role, protocol, port, verdict, deciding rule.\n"
 	"# TYPE portwarden_packets_total counter\n"
-	"portwarden_packets_total{iface=\"eth0\",direction=\"ingress\",src_role=\"app\",proto=\"tcp\",port=\"3306\",verdict=\"allow\",rule=\"1\"} 120\n"
-	"portwarden_packets_total{iface=\"eth0\",direction=\"ingress\",src_role=\"app\",proto=\"icmp\",port=\"8\",verdict=\"allow\",rule=\"3\"} 7\n"
-	"portwarden_packets_total{iface=\"eth0\",direction=\"ingress\",src_role=\"unknown\",proto=\"tcp\",port=\"23\",verdict=\"audit\",rule=\"none\"} 7\n"
-	"portwarden_packets_total{iface=\"eth0\",direction=\"ingress\",src_role=\"op\",proto=\"tcp\",port=\"22\",verdict=\"allow\",rule=\"2\"} 5\n"
-	"portwarden_packets_total{iface=\"eth0\",direction=\"ingress\",src_role=\"unknown\",proto=\"tcp\",port=\"3306\",verdict=\"audit\",rule=\"1\"} 3\n"
-	"portwarden_packets_total{iface=\"eth0\",direction=\"egress\",dst_role=\"app\",proto=\"tcp\",port=\"8080\",verdict=\"allow\",rule=\"5\"} 2\n"
+	"portwarden_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",role=\"app\",proto=\"tcp\",port=\"3306\",verdict=\"allow\",rule=\"1\"} 120\n"
+	"portwarden_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",role=\"app\",proto=\"icmp\",port=\"8\",verdict=\"allow\",rule=\"3\"} 7\n"
+	"portwarden_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",role=\"unknown\",proto=\"tcp\",port=\"23\",verdict=\"audit\",rule=\"none\"} 7\n"
+	"portwarden_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",role=\"op\",proto=\"tcp\",port=\"22\",verdict=\"allow\",rule=\"2\"} 5\n"
+	"portwarden_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",role=\"unknown\",proto=\"tcp\",port=\"3306\",verdict=\"audit\",rule=\"1\"} 3\n"
+	"portwarden_packets_total{iface=\"eth0\",netns=\"\",dir=\"egress\",role=\"app\",proto=\"tcp\",port=\"8080\",verdict=\"allow\",rule=\"5\"} 2\n"
 	"# HELP portwarden_bytes_total Bytes per counter key: direction, peer role, protocol, port, verdict, deciding rule.\n"
 	"# TYPE portwarden_bytes_total counter\n"
-	"portwarden_bytes_total{iface=\"eth0\",direction=\"ingress\",src_role=\"app\",proto=\"tcp\",port=\"3306\",verdict=\"allow\",rule=\"1\"} 14400\n"
-	"portwarden_bytes_total{iface=\"eth0\",direction=\"ingress\",src_role=\"app\",proto=\"icmp\",port=\"8\",verdict=\"allow\",rule=\"3\"} 686\n"
-	"portwarden_bytes_total{iface=\"eth0\",direction=\"ingress\",src_role=\"unknown\",proto=\"tcp\",port=\"23\",verdict=\"audit\",rule=\"none\"} 420\n"
-	"portwarden_bytes_total{iface=\"eth0\",direction=\"ingress\",src_role=\"op\",proto=\"tcp\",port=\"22\",verdict=\"allow\",rule=\"2\"} 330\n"
-	"portwarden_bytes_total{iface=\"eth0\",direction=\"ingress\",src_role=\"unknown\",proto=\"tcp\",port=\"3306\",verdict=\"audit\",rule=\"1\"} 180\n"
-	"portwarden_bytes_total{iface=\"eth0\",direction=\"egress\",dst_role=\"app\",proto=\"tcp\",port=\"8080\",verdict=\"allow\",rule=\"5\"} 148\n"
+	"portwarden_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",role=\"app\",proto=\"tcp\",port=\"3306\",verdict=\"allow\",rule=\"1\"} 14400\n"
+	"portwarden_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",role=\"app\",proto=\"icmp\",port=\"8\",verdict=\"allow\",rule=\"3\"} 686\n"
+	"portwarden_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",role=\"unknown\",proto=\"tcp\",port=\"23\",verdict=\"audit\",rule=\"none\"} 420\n"
+	"portwarden_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",role=\"op\",proto=\"tcp\",port=\"22\",verdict=\"allow\",rule=\"2\"} 330\n"
+	"portwarden_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",role=\"unknown\",proto=\"tcp\",port=\"3306\",verdict=\"audit\",rule=\"1\"} 180\n"
+	"portwarden_bytes_total{iface=\"eth0\",netns=\"\",dir=\"egress\",role=\"app\",proto=\"tcp\",port=\"8080\",verdict=\"allow\",rule=\"5\"} 148\n"
+	"# HELP portwarden_verdict_packets_total Packets judged by the policy, per direction and verdict (the sum of portwarden_packets_total; every series from the load on).\n"
+	"# TYPE portwarden_verdict_packets_total counter\n"
+	"portwarden_verdict_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",verdict=\"allow\"} 132\n"
+	"portwarden_verdict_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",verdict=\"audit\"} 10\n"
+	"portwarden_verdict_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",verdict=\"drop\"} 0\n"
+	"portwarden_verdict_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",verdict=\"reply\"} 0\n"
+	"portwarden_verdict_packets_total{iface=\"eth0\",netns=\"\",dir=\"egress\",verdict=\"allow\"} 2\n"
+	"portwarden_verdict_packets_total{iface=\"eth0\",netns=\"\",dir=\"egress\",verdict=\"audit\"} 0\n"
+	"portwarden_verdict_packets_total{iface=\"eth0\",netns=\"\",dir=\"egress\",verdict=\"drop\"} 0\n"
+	"portwarden_verdict_packets_total{iface=\"eth0\",netns=\"\",dir=\"egress\",verdict=\"reply\"} 0\n"
+	"# HELP portwarden_verdict_bytes_total Bytes judged by the policy, per direction and verdict (the sum of portwarden_bytes_total; every series from the load on).\n"
+	"# TYPE portwarden_verdict_bytes_total counter\n"
+	"portwarden_verdict_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",verdict=\"allow\"} 15416\n"
+	"portwarden_verdict_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",verdict=\"audit\"} 600\n"
+	"portwarden_verdict_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",verdict=\"drop\"} 0\n"
+	"portwarden_verdict_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",verdict=\"reply\"} 0\n"
+	"portwarden_verdict_bytes_total{iface=\"eth0\",netns=\"\",dir=\"egress\",verdict=\"allow\"} 148\n"
+	"portwarden_verdict_bytes_total{iface=\"eth0\",netns=\"\",dir=\"egress\",verdict=\"audit\"} 0\n"
+	"portwarden_verdict_bytes_total{iface=\"eth0\",netns=\"\",dir=\"egress\",verdict=\"drop\"} 0\n"
+	"portwarden_verdict_bytes_total{iface=\"eth0\",netns=\"\",dir=\"egress\",verdict=\"reply\"} 0\n"
 	"# HELP portwarden_reason_packets_total Packets seen by portwarden, by how they were handled (classified: judged by the policy).\n"
 	"# TYPE portwarden_reason_packets_total counter\n"
-	"portwarden_reason_packets_total{iface=\"eth0\",reason=\"classified\"} 144\n"
-	"portwarden_reason_packets_total{iface=\"eth0\",reason=\"arp\"} 4\n"
-	"portwarden_reason_packets_total{iface=\"eth0\",reason=\"non-ip\"} 0\n"
-	"portwarden_reason_packets_total{iface=\"eth0\",reason=\"trunc-l2\"} 0\n"
-	"portwarden_reason_packets_total{iface=\"eth0\",reason=\"vlan-too-deep\"} 0\n"
-	"portwarden_reason_packets_total{iface=\"eth0\",reason=\"trunc-l3\"} 0\n"
-	"portwarden_reason_packets_total{iface=\"eth0\",reason=\"bad-l3\"} 0\n"
-	"portwarden_reason_packets_total{iface=\"eth0\",reason=\"frag-nonfirst\"} 0\n"
-	"portwarden_reason_packets_total{iface=\"eth0\",reason=\"exthdr-too-deep\"} 0\n"
-	"portwarden_reason_packets_total{iface=\"eth0\",reason=\"trunc-l4\"} 0\n"
-	"portwarden_reason_packets_total{iface=\"eth0\",reason=\"icmp-pmtu\"} 0\n"
-	"portwarden_reason_packets_total{iface=\"eth0\",reason=\"ndp\"} 0\n"
-	"portwarden_reason_packets_total{iface=\"eth0\",reason=\"unnamed-full\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"classified\"} 144\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"arp\"} 4\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"non-ip\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"trunc-l2\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"vlan-too-deep\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"trunc-l3\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"bad-l3\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"frag-nonfirst\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"exthdr-too-deep\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"trunc-l4\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"icmp-pmtu\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"ndp\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"unnamed-full\"} 0\n"
 	"# HELP portwarden_reason_bytes_total Bytes seen by portwarden, by how they were handled (classified: judged by the policy).\n"
 	"# TYPE portwarden_reason_bytes_total counter\n"
-	"portwarden_reason_bytes_total{iface=\"eth0\",reason=\"classified\"} 16164\n"
-	"portwarden_reason_bytes_total{iface=\"eth0\",reason=\"arp\"} 240\n"
-	"portwarden_reason_bytes_total{iface=\"eth0\",reason=\"non-ip\"} 0\n"
-	"portwarden_reason_bytes_total{iface=\"eth0\",reason=\"trunc-l2\"} 0\n"
-	"portwarden_reason_bytes_total{iface=\"eth0\",reason=\"vlan-too-deep\"} 0\n"
-	"portwarden_reason_bytes_total{iface=\"eth0\",reason=\"trunc-l3\"} 0\n"
-	"portwarden_reason_bytes_total{iface=\"eth0\",reason=\"bad-l3\"} 0\n"
-	"portwarden_reason_bytes_total{iface=\"eth0\",reason=\"frag-nonfirst\"} 0\n"
-	"portwarden_reason_bytes_total{iface=\"eth0\",reason=\"exthdr-too-deep\"} 0\n"
-	"portwarden_reason_bytes_total{iface=\"eth0\",reason=\"trunc-l4\"} 0\n"
-	"portwarden_reason_bytes_total{iface=\"eth0\",reason=\"icmp-pmtu\"} 0\n"
-	"portwarden_reason_bytes_total{iface=\"eth0\",reason=\"ndp\"} 0\n"
-	"portwarden_reason_bytes_total{iface=\"eth0\",reason=\"unnamed-full\"} 0\n"
-	"# HELP portwarden_policy_info The policy in force and the digest of its compiled tables; always 1.\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"classified\"} 16164\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"arp\"} 240\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"non-ip\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"trunc-l2\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"vlan-too-deep\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"trunc-l3\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"bad-l3\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"frag-nonfirst\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"exthdr-too-deep\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"trunc-l4\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"icmp-pmtu\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"ndp\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"unnamed-full\"} 0\n"
+	"# HELP portwarden_policy_info The policy in force, the digest of its compiled tables, the host's roles and the XDP mode; always 1.\n"
 	"# TYPE portwarden_policy_info gauge\n"
-	"portwarden_policy_info{iface=\"eth0\",policy=\"shop\",digest=\"0123456789abcdef\",mode=\"audit\"} 1\n"
-	"# HELP portwarden_policy_stale 1 when the policy files changed since they were loaded.\n"
+	"portwarden_policy_info{iface=\"eth0\",netns=\"\",policy=\"shop\",digest=\"0123456789abcdef\",roles=\"\",xdp_mode=\"\"} 1\n"
+	"# HELP portwarden_policy_stale 1 when the policy files changed (or cannot be read) since the last load or reload.\n"
 	"# TYPE portwarden_policy_stale gauge\n"
-	"portwarden_policy_stale{iface=\"eth0\"} 0\n";
+	"portwarden_policy_stale{iface=\"eth0\",netns=\"\"} 0\n"
+	"# HELP portwarden_mode 1 for the mode the datapath acts in (an enforce past its unconfirmed deadline acts as audit), 0 for the other.\n"
+	"# TYPE portwarden_mode gauge\n"
+	"portwarden_mode{iface=\"eth0\",netns=\"\",mode=\"audit\"} 1\n"
+	"portwarden_mode{iface=\"eth0\",netns=\"\",mode=\"enforce\"} 0\n"
+	"# HELP portwarden_enforce_deadline_timestamp_seconds When an enforce mode that waits for 'portwarden confirm' reverts to audit (Unix time).\n"
+	"# TYPE portwarden_enforce_deadline_timestamp_seconds gauge\n"
+	"# HELP portwarden_unused_rules Allow rules in force that nothing has hit since load or reset.\n"
+	"# TYPE portwarden_unused_rules gauge\n"
+	"portwarden_unused_rules{iface=\"eth0\",netns=\"\"} 2\n"
+	"# HELP portwarden_unused_rule_info One series per allow rule in force that nothing has hit since load or reset; always 1.\n"
+	"# TYPE portwarden_unused_rule_info gauge\n"
+	"portwarden_unused_rule_info{iface=\"eth0\",netns=\"\",rule=\"4\",dir=\"ingress\",ports=\"udp/4000-4003\",peers=\"app\"} 1\n"
+	"portwarden_unused_rule_info{iface=\"eth0\",netns=\"\",rule=\"3\",dir=\"egress\",ports=\"icmp/8\",peers=\"db\"} 1\n"
+	"# HELP portwarden_load_timestamp_seconds When portwarden was loaded on the interface (Unix time).\n"
+	"# TYPE portwarden_load_timestamp_seconds gauge\n"
+	"# HELP portwarden_policy_load_timestamp_seconds When the policy in force was loaded or last reloaded (Unix time).\n"
+	"# TYPE portwarden_policy_load_timestamp_seconds gauge\n";
 
 static void test_prometheus(void **state)
 {
@@ -622,12 +659,236 @@ static void test_prometheus_netns_escaped(void **state)
 	assert_non_null(strstr(f->out,
 		"portwarden_policy_info{iface=\"eth0\",netns=\"lab\","
 		"policy=\"odd \\\"name\\\"\\\\\\n\",digest=\"0123456789abcdef\","
-		"mode=\"audit\"} 1\n"));
+		"roles=\"\",xdp_mode=\"\"} 1\n"));
 	assert_non_null(strstr(f->out,
 		"portwarden_policy_stale{iface=\"eth0\",netns=\"lab\"} 1\n"));
 	assert_non_null(strstr(f->out,
 		"portwarden_reason_packets_total{iface=\"eth0\",netns=\"lab\","
-		"reason=\"arp\"} 0\n"));
+		"dir=\"ingress\",reason=\"arp\"} 0\n"));
+}
+
+/* Roles, XDP mode and load times come from the state file's settings. */
+static void test_prometheus_settings(void **state)
+{
+	static char *roles[] = { "db", "app" };
+	struct pw_state st = {
+		.roles = roles,
+		.nroles = 2,
+		.xdp_mode = "generic",
+		.loaded_at = 1700000000,
+		.reloaded_at = 1700000100,
+	};
+	struct fx *f = *state;
+	FILE *fp;
+
+	build(f, PW_REPORT_ALL, PW_NOTES_CURRENT, true);
+	f->r.st = &st;
+	fp = capture(f);
+	pw_report_print_prometheus(&f->r, fp);
+	fclose(fp);
+	assert_non_null(strstr(f->out,
+		"portwarden_policy_info{iface=\"eth0\",netns=\"\","
+		"policy=\"shop\",digest=\"0123456789abcdef\","
+		"roles=\"db,app\",xdp_mode=\"generic\"} 1\n"));
+	assert_non_null(strstr(f->out,
+		"\nportwarden_load_timestamp_seconds{iface=\"eth0\","
+		"netns=\"\"} 1700000000\n"));
+	assert_non_null(strstr(f->out,
+		"\nportwarden_policy_load_timestamp_seconds{iface=\"eth0\","
+		"netns=\"\"} 1700000100\n"));
+	/* never reloaded: the policy in force is the one of the load */
+	st.reloaded_at = 0;
+	fp = capture(f);
+	pw_report_print_prometheus(&f->r, fp);
+	fclose(fp);
+	assert_non_null(strstr(f->out,
+		"\nportwarden_policy_load_timestamp_seconds{iface=\"eth0\","
+		"netns=\"\"} 1700000000\n"));
+}
+
+/*
+ * Enforce with a confirm deadline: the deadline in wall time, and the
+ * mode the datapath acts in, enforce before the deadline, audit after.
+ */
+static void test_prometheus_deadline(void **state)
+{
+	struct fx *f = *state;
+	FILE *fp;
+
+	f->s.cfg.mode = PW_MODE_ENFORCE;
+	f->s.cfg.enforce_deadline_ns = 5000000000ULL;
+	f->s.read_mono_ns = 2000000000ULL;
+	f->s.read_wall = 1700000000;
+	build(f, PW_REPORT_ALL, PW_NOTES_CURRENT, true);
+	fp = capture(f);
+	pw_report_print_prometheus(&f->r, fp);
+	fclose(fp);
+	assert_non_null(strstr(f->out,
+		"\nportwarden_enforce_deadline_timestamp_seconds{iface=\"eth0\","
+		"netns=\"\"} 1700000003\n"));
+	assert_non_null(strstr(f->out,
+		"portwarden_mode{iface=\"eth0\",netns=\"\",mode=\"audit\"} 0\n"
+		"portwarden_mode{iface=\"eth0\",netns=\"\",mode=\"enforce\"} 1\n"));
+
+	f->s.read_mono_ns = 9000000000ULL;
+	build(f, PW_REPORT_ALL, PW_NOTES_CURRENT, true);
+	assert_true(f->r.reverted);
+	assert_int_equal(f->r.mode, PW_MODE_ENFORCE);
+	fp = capture(f);
+	pw_report_print_prometheus(&f->r, fp);
+	fclose(fp);
+	assert_non_null(strstr(f->out,
+		"\nportwarden_enforce_deadline_timestamp_seconds{iface=\"eth0\","
+		"netns=\"\"} 1699999996\n"));
+	assert_non_null(strstr(f->out,
+		"portwarden_mode{iface=\"eth0\",netns=\"\",mode=\"audit\"} 1\n"
+		"portwarden_mode{iface=\"eth0\",netns=\"\",mode=\"enforce\"} 0\n"));
+
+	/* confirmed: no deadline, no sample */
+	f->s.cfg.enforce_deadline_ns = 0;
+	build(f, PW_REPORT_ALL, PW_NOTES_CURRENT, true);
+	fp = capture(f);
+	pw_report_print_prometheus(&f->r, fp);
+	fclose(fp);
+	assert_null(strstr(f->out,
+		"\nportwarden_enforce_deadline_timestamp_seconds{"));
+	assert_non_null(strstr(f->out,
+		"portwarden_mode{iface=\"eth0\",netns=\"\",mode=\"enforce\"} 1\n"));
+}
+
+/*
+ * Replies of tracked flows have their own verdict.  A slot of an earlier
+ * policy and a key of pw_unnamed with the same direction, role, port and
+ * verdict stay two series (rule "earlier" and "none").
+ */
+static void test_prometheus_reply_and_earlier(void **state)
+{
+	struct fx *f = *state;
+	struct pw_snap_slot *sl;
+	FILE *fp;
+
+	set(slot_of(f, EG, 6, "app", 8080, 8080), PW_VERDICT_REPLY, 9, 540);
+	sl = slot_of(f, IN, 6, "unknown", 3306, 3306);
+	sl->in_force = false;
+	set(sl, PW_VERDICT_AUDIT, 3, 180);
+	add_unnamed(&f->s, 6, 0, 3306, PW_VERDICT_AUDIT, 2, 120);
+	build(f, PW_REPORT_ALL, PW_NOTES_CURRENT, true);
+	fp = capture(f);
+	pw_report_print_prometheus(&f->r, fp);
+	fclose(fp);
+	assert_non_null(strstr(f->out,
+		"portwarden_packets_total{iface=\"eth0\",netns=\"\","
+		"dir=\"egress\",role=\"app\",proto=\"tcp\",port=\"8080\","
+		"verdict=\"reply\",rule=\"5\"} 9\n"));
+	assert_non_null(strstr(f->out,
+		"portwarden_packets_total{iface=\"eth0\",netns=\"\","
+		"dir=\"ingress\",role=\"unknown\",proto=\"tcp\",port=\"3306\","
+		"verdict=\"audit\",rule=\"earlier\"} 3\n"));
+	assert_non_null(strstr(f->out,
+		"portwarden_packets_total{iface=\"eth0\",netns=\"\","
+		"dir=\"ingress\",role=\"unknown\",proto=\"tcp\",port=\"3306\","
+		"verdict=\"audit\",rule=\"none\"} 2\n"));
+}
+
+/* The sums by verdict cover every key, whatever the rows leave out. */
+static void test_prometheus_verdicts_unfiltered(void **state)
+{
+	struct fx *f = *state;
+	FILE *fp;
+
+	fill_traffic(f);
+	build(f, PW_REPORT_VIOLATIONS, PW_NOTES_CURRENT, true);
+	assert_int_equal(f->r.nrows, 2);
+	fp = capture(f);
+	pw_report_print_prometheus(&f->r, fp);
+	fclose(fp);
+	assert_non_null(strstr(f->out,
+		"portwarden_verdict_packets_total{iface=\"eth0\",netns=\"\","
+		"dir=\"ingress\",verdict=\"allow\"} 132\n"
+		"portwarden_verdict_packets_total{iface=\"eth0\",netns=\"\","
+		"dir=\"ingress\",verdict=\"audit\"} 10\n"));
+	assert_non_null(strstr(f->out,
+		"portwarden_verdict_bytes_total{iface=\"eth0\",netns=\"\","
+		"dir=\"egress\",verdict=\"allow\"} 148\n"));
+	assert_null(strstr(f->out, "verdict=\"allow\",rule="));
+}
+
+/*
+ * Checks the shape of an exposition: each family's HELP and TYPE exactly
+ * once, HELP right before TYPE, and every sample under the TYPE of its own
+ * family.  Returns the number of samples of @family.
+ */
+static int exposition_check(const char *text, const char *family)
+{
+	char seen[64][128], current[128] = "", name[128];
+	int nseen = 0, nsamples = 0, i;
+	const char *line = text, *end;
+
+	for (; *line; line = end + 1) {
+		end = strchr(line, '\n');
+		assert_non_null(end);
+		if (!strncmp(line, "# HELP ", 7)) {
+			assert_int_equal(sscanf(line + 7, "%127s", name), 1);
+			for (i = 0; i < nseen; i++)
+				assert_string_not_equal(seen[i], name);
+			assert_true(nseen < 64);
+			strcpy(seen[nseen++], name);
+			assert_int_equal(strncmp(end + 1, "# TYPE ", 7), 0);
+			assert_int_equal(strncmp(end + 8, name, strlen(name)),
+					 0);
+			snprintf(current, sizeof(current), "%s", name);
+			end = strchr(end + 1, '\n');
+			assert_non_null(end);
+			continue;
+		}
+		assert_true(line[0] != '#');
+		assert_int_equal(sscanf(line, "%127[^{ ]", name), 1);
+		assert_string_equal(name, current);
+		if (!strcmp(name, family))
+			nsamples++;
+	}
+	return nsamples;
+}
+
+/* Several interfaces in one exposition: each family once, whole. */
+static void test_prometheus_several(void **state)
+{
+	struct fx *f = *state;
+	struct pw_report second;
+	const struct pw_report *both[2];
+	struct pw_report_opts o = { .filter = PW_REPORT_ALL };
+	FILE *fp;
+
+	fill_traffic(f);
+	build(f, PW_REPORT_ALL, PW_NOTES_CURRENT, true);
+	assert_int_equal(pw_report_build(&f->s, NULL, &o, &second), 0);
+	second.iface = "eth0";
+	second.netns = "lab";
+	second.policy = "shop";
+	both[0] = &f->r;
+	both[1] = &second;
+	fp = capture(f);
+	pw_prom_write_reports(both, 2, fp);
+	fclose(fp);
+	pw_report_free(&second);
+
+	assert_int_equal(exposition_check(f->out, "portwarden_packets_total"),
+			 12);
+	assert_int_equal(exposition_check(f->out, "portwarden_mode"), 4);
+	/* the second has no policy: no unused rules for it */
+	assert_int_equal(exposition_check(f->out, "portwarden_unused_rules"),
+			 1);
+	assert_int_equal(exposition_check(f->out, "portwarden_policy_stale"),
+			 2);
+	assert_non_null(strstr(f->out,
+		"portwarden_policy_stale{iface=\"eth0\",netns=\"\"} 0\n"
+		"portwarden_policy_stale{iface=\"eth0\",netns=\"lab\"} 1\n"));
+	/* and one interface alone passes the same check */
+	fp = capture(f);
+	pw_report_print_prometheus(&f->r, fp);
+	fclose(fp);
+	assert_int_equal(exposition_check(f->out, "portwarden_packets_total"),
+			 6);
 }
 
 /*
@@ -708,6 +969,11 @@ int main(void)
 		T(test_prometheus),
 		T(test_prom_escape),
 		T(test_prometheus_netns_escaped),
+		T(test_prometheus_settings),
+		T(test_prometheus_deadline),
+		T(test_prometheus_reply_and_earlier),
+		T(test_prometheus_several),
+		T(test_prometheus_verdicts_unfiltered),
 		T(test_promtool),
 		cmocka_unit_test(test_proto_port_names),
 	};

@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,16 +27,6 @@ struct stats_args {
 	bool unused;
 	bool prometheus;
 	bool reset;
-};
-
-/* The policy behind the notes, when it could be recompiled. */
-struct stats_policy {
-	struct pw_policy pol;
-	struct pw_inventory inv;
-	struct pw_compiled c;
-	bool ok;
-	bool stale;
-	char name[256]; /* policy name, or the file's basename */
 };
 
 static int parse_args(int argc, char **argv, struct stats_args *a)
@@ -110,63 +99,21 @@ static int check_args(const struct stats_args *a)
 	return 0;
 }
 
-/* "/etc/portwarden/shop.policy" -> "shop", the parser's default name. */
-static void name_from_path(const char *path, char *buf, size_t len)
-{
-	char *copy = strdup(path ? path : "?"), *base, *dot;
-
-	if (!copy) {
-		snprintf(buf, len, "?");
-		return;
-	}
-	base = basename(copy);
-	dot = strrchr(base, '.');
-	if (dot && !strcmp(dot, ".policy"))
-		*dot = '\0';
-	snprintf(buf, len, "%s", base);
-	free(copy);
-}
-
 /*
- * Recompile the recorded policy for the notes.  Failing is not an error
- * for stats: the counters are still worth printing, without notes.
+ * Recompile the policy for the notes.  Failing is not an error for stats:
+ * the counters are still worth printing, without notes.
  */
-static void load_policy(const struct pw_loaded *l, struct stats_policy *p)
+static void load_policy(const struct pw_loaded *l, struct pw_report_policy *p)
 {
-	struct pw_diags d = { 0 };
-	char *first = NULL;
-	int stale = 0, i;
-
-	if (pw_loaded_recompile(l, &p->pol, &p->inv, &p->c, &stale, &d)) {
-		for (i = 0; i < d.n && !first; i++)
-			if (d.v[i].level == PW_DIAG_ERROR)
-				first = pw_diag_format(&d.v[i]);
+	pw_report_policy_load(l, p);
+	if (!p->ok)
 		pw_cli_warn("stats: %s: cannot recompile the policy, so no "
-			    "notes: %s", l->name,
-			    first ? first : "unknown error");
-		free(first);
-		name_from_path(l->st.policy, p->name, sizeof(p->name));
-		pw_diags_free(&d);
-		return;
-	}
-	pw_diags_free(&d);
-	p->ok = true;
-	p->stale = stale;
-	snprintf(p->name, sizeof(p->name), "%s", p->pol.name);
-	if (stale)
+			    "notes: %s", l->name, p->why);
+	else if (p->stale)
 		pw_cli_warn("stats: %s: the policy files changed since the "
 			    "last load or reload; notes may be outdated "
 			    "('portwarden reload' puts them in force)",
 			    l->name);
-}
-
-static void free_policy(struct stats_policy *p)
-{
-	if (p->ok) {
-		pw_compiled_free(&p->c);
-		pw_inventory_free(&p->inv);
-		pw_policy_free(&p->pol);
-	}
 }
 
 static void print_report(const struct stats_args *a,
@@ -184,8 +131,7 @@ static void print_report(const struct stats_args *a,
 
 static int run_stats(const struct stats_args *a)
 {
-	struct pw_report_opts o = { 0 };
-	struct stats_policy p = { 0 };
+	struct pw_report_policy p = { 0 };
 	struct pw_report r = { 0 };
 	struct pw_loaded l;
 	char err[1024];
@@ -203,18 +149,16 @@ static int run_stats(const struct stats_args *a)
 		rc = -ENOENT;
 		goto out;
 	}
-	o.filter = a->violations ? PW_REPORT_VIOLATIONS : PW_REPORT_ALL;
-	o.notes = p.stale ? PW_NOTES_STALE : PW_NOTES_CURRENT;
-	rc = pw_report_collect(&l.maps, p.ok ? &p.c : NULL, &o, &r);
+	rc = pw_report_loaded(&l, a->netns, &p,
+			      a->violations ? PW_REPORT_VIOLATIONS :
+					      PW_REPORT_ALL,
+			      &r);
 	if (rc) {
 		pw_cli_err("stats: %s: reading the counters: %s", l.name,
 			   *pw_maps_errmsg() ? pw_maps_errmsg() :
 					       strerror(-rc));
 		goto out;
 	}
-	r.iface = l.iface;
-	r.netns = a->netns;
-	r.policy = p.name;
 	print_report(a, &r);
 	fflush(stdout);
 	if (a->reset) {
@@ -225,7 +169,7 @@ static int run_stats(const struct stats_args *a)
 	}
 out:
 	pw_report_free(&r);
-	free_policy(&p);
+	pw_report_policy_free(&p);
 	pw_loaded_close(&l);
 	return rc;
 }
@@ -268,10 +212,10 @@ const struct pw_cmd pw_cmd_stats = {
 		"  --violations     only audit and drop rows\n"
 		"  --unused         instead of counters, the allow rules in force that\n"
 		"                   nothing has hit since load (or the last --reset)\n"
-		"  --prometheus     node_exporter textfile format (metrics\n"
-		"                   portwarden_packets_total, portwarden_bytes_total,\n"
-		"                   portwarden_reason_packets_total, ..._bytes_total,\n"
-		"                   portwarden_policy_info, portwarden_policy_stale)\n"
+		"  --prometheus     node_exporter textfile format: the metrics of\n"
+		"                   'portwarden exporter' for this interface\n"
+		"                   (portwarden_packets_total, portwarden_bytes_total,\n"
+		"                   portwarden_policy_info, ...; see docs/metrics.md)\n"
 		"  --reset          zero every counter after printing\n"
 		"  -j, --json       one JSON document: rows (or unused rules), reasons,\n"
 		"                   policy name, digest, stale flag\n"

@@ -5,8 +5,10 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 
@@ -136,12 +138,22 @@ static int snap_add_unnamed(const struct pw_counter_key *key,
 	return 0;
 }
 
+static void read_clocks(struct pw_snap *s)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s->read_mono_ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	s->read_wall = time(NULL);
+}
+
 int pw_snap_read(const struct pw_maps *m, struct pw_snap *s)
 {
 	uint32_t reason;
 	int err;
 
 	memset(s, 0, sizeof(*s));
+	read_clocks(s);
 	err = pw_maps_get_config(m, &s->cfg);
 	if (!err)
 		err = pw_maps_read_gen_info(m, s->cfg.active_gen & 1, &s->gen);
@@ -249,6 +261,7 @@ static void add_slot_rows(const struct pw_snap *s, const struct pw_compiled *c,
 			row->sum = sl->sum[v];
 			row->slot = slot;
 			row->rule_id = sl->in_force ? sl->rule_id : 0;
+			row->earlier = !sl->in_force;
 			row->role = r->role_text[sl->key.role];
 			row->note = sl->in_force ? rule_note(c, o->notes,
 							     sl->rule_id)
@@ -353,6 +366,46 @@ static int find_unused(const struct pw_snap *s, const struct pw_compiled *c,
 	return 0;
 }
 
+/*
+ * The datapath compares the deadline with the monotonic clock; an operator
+ * (and an alert) wants the wall-clock time.  A snapshot without a read
+ * time (made by hand) places it at its monotonic value.
+ */
+static void place_deadline(const struct pw_snap *s, struct pw_report *r)
+{
+	uint64_t deadline = s->cfg.enforce_deadline_ns;
+	int64_t ahead_ns;
+
+	if (s->cfg.mode != PW_MODE_ENFORCE || !deadline)
+		return;
+	ahead_ns = (int64_t)(deadline - s->read_mono_ns);
+	r->enforce_deadline = s->read_wall + ahead_ns / 1000000000LL;
+	r->reverted = deadline <= s->read_mono_ns;
+}
+
+static void counter_add(struct pw_counter *to, const struct pw_counter *c)
+{
+	to->packets += c->packets;
+	to->bytes += c->bytes;
+}
+
+static void sum_verdicts(const struct pw_snap *s, struct pw_report *r)
+{
+	uint32_t i, v;
+
+	for (i = 0; i < s->nslots; i++)
+		for (v = 0; v < PW_NVERDICT; v++)
+			counter_add(&r->verdicts[s->slots[i].key.dir & 1][v],
+				    &s->slots[i].sum[v]);
+	for (i = 0; i < s->nunnamed; i++) {
+		const struct pw_snap_unnamed *u = &s->unnamed[i];
+
+		if (u->key.verdict < PW_NVERDICT)
+			counter_add(&r->verdicts[u->key.dir & 1][u->key.verdict],
+				    &u->sum);
+	}
+}
+
 int pw_report_build(const struct pw_snap *s, const struct pw_compiled *c,
 		    const struct pw_report_opts *o, struct pw_report *r)
 {
@@ -362,6 +415,8 @@ int pw_report_build(const struct pw_snap *s, const struct pw_compiled *c,
 	r->notes = c ? o->notes : PW_NOTES_UNAVAILABLE;
 	r->digest = s->gen.policy_digest;
 	r->mode = s->cfg.mode;
+	place_deadline(s, r);
+	sum_verdicts(s, r);
 	memcpy(r->reasons, s->reasons, sizeof(r->reasons));
 	err = role_text_fill(s, r);
 	if (!err)
@@ -396,6 +451,87 @@ int pw_report_collect(const struct pw_maps *m, const struct pw_compiled *c,
 	err = pw_report_build(&s, c, o, r);
 	pw_snap_free(&s);
 	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* A loaded interface                                                  */
+/* ------------------------------------------------------------------ */
+
+/* "/etc/portwarden/shop.policy" -> "shop", the parser's default name. */
+static void name_from_path(const char *path, char *buf, size_t len)
+{
+	char *copy = strdup(path ? path : "?"), *base, *dot;
+
+	if (!copy) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	base = basename(copy);
+	dot = strrchr(base, '.');
+	if (dot && !strcmp(dot, ".policy"))
+		*dot = '\0';
+	snprintf(buf, len, "%s", base);
+	free(copy);
+}
+
+static void first_error(const struct pw_diags *d, char *buf, size_t len)
+{
+	char *text = NULL;
+	int i;
+
+	for (i = 0; i < d->n && !text; i++)
+		if (d->v[i].level == PW_DIAG_ERROR)
+			text = pw_diag_format(&d->v[i]);
+	snprintf(buf, len, "%s", text ? text : "unknown error");
+	free(text);
+}
+
+void pw_report_policy_load(const struct pw_loaded *l,
+			   struct pw_report_policy *p)
+{
+	struct pw_diags d = { 0 };
+	int stale = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (pw_loaded_recompile(l, &p->pol, &p->inv, &p->c, &stale, &d)) {
+		first_error(&d, p->why, sizeof(p->why));
+		name_from_path(l->st.policy, p->name, sizeof(p->name));
+	} else {
+		p->ok = true;
+		p->stale = stale;
+		snprintf(p->name, sizeof(p->name), "%s", p->pol.name);
+	}
+	pw_diags_free(&d);
+}
+
+void pw_report_policy_free(struct pw_report_policy *p)
+{
+	if (p->ok) {
+		pw_compiled_free(&p->c);
+		pw_inventory_free(&p->inv);
+		pw_policy_free(&p->pol);
+	}
+	memset(p, 0, sizeof(*p));
+}
+
+int pw_report_loaded(const struct pw_loaded *l, const char *netns,
+		     const struct pw_report_policy *p,
+		     enum pw_report_filter filter, struct pw_report *r)
+{
+	struct pw_report_opts o = {
+		.filter = filter,
+		.notes = p->stale ? PW_NOTES_STALE : PW_NOTES_CURRENT,
+	};
+	int err;
+
+	err = pw_report_collect(&l->maps, p->ok ? &p->c : NULL, &o, r);
+	if (err)
+		return err;
+	r->iface = l->iface;
+	r->netns = netns;
+	r->policy = p->name;
+	r->st = &l->st;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -842,26 +978,49 @@ void pw_prom_label_value(FILE *out, const char *s)
 	fputc('"', out);
 }
 
+void pw_prom_header(FILE *out, const char *name, const char *type,
+		    const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
 static void prom_label(FILE *out, const char *name, const char *value)
 {
 	fprintf(out, ",%s=", name);
 	pw_prom_label_value(out, value);
 }
 
-/* The labels every sample carries, without the closing brace. */
+/*
+ * Opens a sample with the labels that name the interface.  netns is always
+ * there ("" for the initial namespace), so that every series of a family
+ * has the same label names.
+ */
 static void prom_open(FILE *out, const char *metric, const struct pw_report *r)
 {
 	fprintf(out, "%s{iface=", metric);
 	pw_prom_label_value(out, r->iface);
-	if (r->netns)
-		prom_label(out, "netns", r->netns);
+	prom_label(out, "netns", r->netns ? r->netns : "");
 }
 
-static void prom_header(FILE *out, const char *metric, const char *type,
-			const char *help)
+static void prom_close(FILE *out, uint64_t value)
 {
-	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", metric, help, metric,
-		type);
+	fprintf(out, "} %" PRIu64 "\n", value);
+}
+
+/*
+ * The rule label: the deciding rule's id; "none" on a port no rule names;
+ * "earlier" for a slot that only a policy loaded before counted into (a
+ * slot and an unnamed key may then share every other label).
+ */
+static void prom_rule_text(const struct pw_report_row *row, char *buf,
+			   size_t len)
+{
+	if (row->unnamed)
+		snprintf(buf, len, "none");
+	else if (row->earlier)
+		snprintf(buf, len, "earlier");
+	else
+		snprintf(buf, len, "%u", row->rule_id);
 }
 
 static void prom_row(FILE *out, const char *metric, const struct pw_report *r,
@@ -870,75 +1029,283 @@ static void prom_row(FILE *out, const char *metric, const struct pw_report *r,
 	char buf[64];
 
 	prom_open(out, metric, r);
-	prom_label(out, "direction", dir_name(row->key.dir));
+	prom_label(out, "dir", dir_name(row->key.dir));
 	/* the peer: the source on ingress, the destination on egress */
-	prom_label(out, row->key.dir == PW_DIR_EGRESS ? "dst_role" : "src_role",
-		   row->role);
+	prom_label(out, "role", row->role);
 	pw_report_proto_name(row->key.proto, buf, sizeof(buf));
 	prom_label(out, "proto", buf);
 	pw_report_port_text(&row->key, buf, sizeof(buf));
 	prom_label(out, "port", buf);
 	prom_label(out, "verdict", pw_verdict_name(row->key.verdict));
-	if (row->rule_id)
-		snprintf(buf, sizeof(buf), "%u", row->rule_id);
-	else
-		snprintf(buf, sizeof(buf), "none");
+	prom_rule_text(row, buf, sizeof(buf));
 	prom_label(out, "rule", buf);
-	fprintf(out, "} %" PRIu64 "\n", value);
+	prom_close(out, value);
 }
 
-static void prom_reasons(FILE *out, const struct pw_report *r, bool bytes)
+static void prom_packets(FILE *out, const char *name, const struct pw_report *r)
 {
-	const char *metric = bytes ? "portwarden_reason_bytes_total"
-				   : "portwarden_reason_packets_total";
+	uint32_t i;
+
+	for (i = 0; i < r->nrows; i++)
+		prom_row(out, name, r, &r->rows[i], r->rows[i].sum.packets);
+}
+
+static void prom_bytes(FILE *out, const char *name, const struct pw_report *r)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->nrows; i++)
+		prom_row(out, name, r, &r->rows[i], r->rows[i].sum.bytes);
+}
+
+static void prom_reasons(FILE *out, const char *name,
+			 const struct pw_report *r, bool bytes)
+{
 	unsigned i;
 
-	prom_header(
-		out, metric, "counter",
-		bytes ? "Bytes seen by portwarden, by how they were handled "
-			"(classified: judged by the policy)."
-		      : "Packets seen by portwarden, by how they were "
-			"handled (classified: judged by the policy).");
+	/* the reasons counted so far are those of the ingress hook */
 	for (i = 0; i < PW_NREASON; i++) {
-		prom_open(out, metric, r);
+		prom_open(out, name, r);
+		prom_label(out, "dir", dir_name(PW_DIR_INGRESS));
 		prom_label(out, "reason", pw_reason_name(i));
-		fprintf(out, "} %" PRIu64 "\n",
-			(uint64_t)(bytes ? r->reasons[i].bytes
-					 : r->reasons[i].packets));
+		prom_close(out, bytes ? r->reasons[i].bytes
+				      : r->reasons[i].packets);
+	}
+}
+
+static void prom_reason_packets(FILE *out, const char *name,
+				const struct pw_report *r)
+{
+	prom_reasons(out, name, r, false);
+}
+
+static void prom_reason_bytes(FILE *out, const char *name,
+			      const struct pw_report *r)
+{
+	prom_reasons(out, name, r, true);
+}
+
+/*
+ * Per direction and verdict, every series there from the load on: an
+ * increase() over it sees the first violation, which a series of
+ * portwarden_packets_total, born with it, cannot show.
+ */
+static void prom_verdicts(FILE *out, const char *name,
+			  const struct pw_report *r, bool bytes)
+{
+	unsigned dir, v;
+
+	for (dir = 0; dir < PW_NDIR; dir++) {
+		for (v = 0; v < PW_NVERDICT; v++) {
+			const struct pw_counter *c = &r->verdicts[dir][v];
+
+			prom_open(out, name, r);
+			prom_label(out, "dir", dir_name(dir));
+			prom_label(out, "verdict", pw_verdict_name(v));
+			prom_close(out, bytes ? c->bytes : c->packets);
+		}
+	}
+}
+
+static void prom_verdict_packets(FILE *out, const char *name,
+				 const struct pw_report *r)
+{
+	prom_verdicts(out, name, r, false);
+}
+
+static void prom_verdict_bytes(FILE *out, const char *name,
+			       const struct pw_report *r)
+{
+	prom_verdicts(out, name, r, true);
+}
+
+static void host_roles_text(const struct pw_state *st, char *buf, size_t len)
+{
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; st && i < st->nroles; i++) {
+		if (i)
+			append(buf, len, ",");
+		append(buf, len, st->roles[i]);
+	}
+}
+
+static void prom_policy_info(FILE *out, const char *name,
+			     const struct pw_report *r)
+{
+	char buf[512];
+
+	prom_open(out, name, r);
+	prom_label(out, "policy", r->policy ? r->policy : "");
+	digest_text(r->digest, buf, sizeof(buf));
+	prom_label(out, "digest", buf);
+	host_roles_text(r->st, buf, sizeof(buf));
+	prom_label(out, "roles", buf);
+	prom_label(out, "xdp_mode", r->st ? r->st->xdp_mode : "");
+	prom_close(out, 1);
+}
+
+static void prom_policy_stale(FILE *out, const char *name,
+			      const struct pw_report *r)
+{
+	prom_open(out, name, r);
+	prom_close(out, r->notes != PW_NOTES_CURRENT);
+}
+
+/* One series per mode, 1 for the one the datapath acts in. */
+static void prom_mode(FILE *out, const char *name, const struct pw_report *r)
+{
+	bool enforcing = r->mode == PW_MODE_ENFORCE && !r->reverted;
+
+	prom_open(out, name, r);
+	prom_label(out, "mode", "audit");
+	prom_close(out, !enforcing);
+	prom_open(out, name, r);
+	prom_label(out, "mode", "enforce");
+	prom_close(out, enforcing);
+}
+
+static void prom_deadline(FILE *out, const char *name,
+			  const struct pw_report *r)
+{
+	if (!r->enforce_deadline)
+		return;
+	prom_open(out, name, r);
+	prom_close(out, (uint64_t)r->enforce_deadline);
+}
+
+static void prom_unused_count(FILE *out, const char *name,
+			      const struct pw_report *r)
+{
+	if (!r->have_policy)
+		return;
+	prom_open(out, name, r);
+	prom_close(out, r->nunused);
+}
+
+static void prom_unused_rules(FILE *out, const char *name,
+			      const struct pw_report *r)
+{
+	char buf[512];
+	uint32_t i;
+
+	for (i = 0; i < r->nunused; i++) {
+		const struct pw_effective_rule *e = r->unused[i].eff;
+
+		prom_open(out, name, r);
+		snprintf(buf, sizeof(buf), "%u", e->rule_id);
+		prom_label(out, "rule", buf);
+		prom_label(out, "dir", dir_name(e->dir));
+		rule_ports_text(e->rule, buf, sizeof(buf));
+		prom_label(out, "ports", buf);
+		peers_text(r->pol, e, buf, sizeof(buf));
+		prom_label(out, "peers", buf);
+		prom_close(out, 1);
+	}
+}
+
+static void prom_load_time(FILE *out, const char *name,
+			   const struct pw_report *r)
+{
+	if (!r->st || !r->st->loaded_at)
+		return;
+	prom_open(out, name, r);
+	prom_close(out, (uint64_t)r->st->loaded_at);
+}
+
+static void prom_policy_time(FILE *out, const char *name,
+			     const struct pw_report *r)
+{
+	time_t t;
+
+	if (!r->st || !r->st->loaded_at)
+		return;
+	t = r->st->reloaded_at > r->st->loaded_at ? r->st->reloaded_at
+						  : r->st->loaded_at;
+	prom_open(out, name, r);
+	prom_close(out, (uint64_t)t);
+}
+
+struct prom_family {
+	const char *name;
+	const char *type;
+	const char *help;
+	/* the samples of one interface */
+	void (*samples)(FILE *out, const char *name, const struct pw_report *r);
+};
+
+static const struct prom_family prom_families[] = {
+	{ "portwarden_packets_total", "counter",
+	  "Packets per counter key: direction, peer role, protocol, port, "
+	  "verdict, deciding rule.",
+	  prom_packets },
+	{ "portwarden_bytes_total", "counter",
+	  "Bytes per counter key: direction, peer role, protocol, port, "
+	  "verdict, deciding rule.",
+	  prom_bytes },
+	{ "portwarden_verdict_packets_total", "counter",
+	  "Packets judged by the policy, per direction and verdict (the sum "
+	  "of portwarden_packets_total; every series from the load on).",
+	  prom_verdict_packets },
+	{ "portwarden_verdict_bytes_total", "counter",
+	  "Bytes judged by the policy, per direction and verdict (the sum "
+	  "of portwarden_bytes_total; every series from the load on).",
+	  prom_verdict_bytes },
+	{ "portwarden_reason_packets_total", "counter",
+	  "Packets seen by portwarden, by how they were handled (classified: "
+	  "judged by the policy).",
+	  prom_reason_packets },
+	{ "portwarden_reason_bytes_total", "counter",
+	  "Bytes seen by portwarden, by how they were handled (classified: "
+	  "judged by the policy).",
+	  prom_reason_bytes },
+	{ "portwarden_policy_info", "gauge",
+	  "The policy in force, the digest of its compiled tables, the "
+	  "host's roles and the XDP mode; always 1.",
+	  prom_policy_info },
+	{ "portwarden_policy_stale", "gauge",
+	  "1 when the policy files changed (or cannot be read) since the last "
+	  "load or reload.",
+	  prom_policy_stale },
+	{ "portwarden_mode", "gauge",
+	  "1 for the mode the datapath acts in (an enforce past its "
+	  "unconfirmed deadline acts as audit), 0 for the other.",
+	  prom_mode },
+	{ "portwarden_enforce_deadline_timestamp_seconds", "gauge",
+	  "When an enforce mode that waits for 'portwarden confirm' reverts "
+	  "to audit (Unix time).",
+	  prom_deadline },
+	{ "portwarden_unused_rules", "gauge",
+	  "Allow rules in force that nothing has hit since load or reset.",
+	  prom_unused_count },
+	{ "portwarden_unused_rule_info", "gauge",
+	  "One series per allow rule in force that nothing has hit since "
+	  "load or reset; always 1.",
+	  prom_unused_rules },
+	{ "portwarden_load_timestamp_seconds", "gauge",
+	  "When portwarden was loaded on the interface (Unix time).",
+	  prom_load_time },
+	{ "portwarden_policy_load_timestamp_seconds", "gauge",
+	  "When the policy in force was loaded or last reloaded (Unix time).",
+	  prom_policy_time },
+};
+
+void pw_prom_write_reports(const struct pw_report *const *r, size_t n,
+			   FILE *out)
+{
+	const struct prom_family *f;
+	size_t i;
+
+	for (f = prom_families;
+	     f < prom_families + sizeof(prom_families) / sizeof(*f); f++) {
+		pw_prom_header(out, f->name, f->type, f->help);
+		for (i = 0; i < n; i++)
+			f->samples(out, f->name, r[i]);
 	}
 }
 
 void pw_report_print_prometheus(const struct pw_report *r, FILE *out)
 {
-	char digest[24];
-	uint32_t i;
-
-	prom_header(out, "portwarden_packets_total", "counter",
-		    "Packets per counter key: direction, peer role, protocol, "
-		    "port, verdict, deciding rule.");
-	for (i = 0; i < r->nrows; i++)
-		prom_row(out, "portwarden_packets_total", r, &r->rows[i],
-			 r->rows[i].sum.packets);
-	prom_header(out, "portwarden_bytes_total", "counter",
-		    "Bytes per counter key: direction, peer role, protocol, "
-		    "port, verdict, deciding rule.");
-	for (i = 0; i < r->nrows; i++)
-		prom_row(out, "portwarden_bytes_total", r, &r->rows[i],
-			 r->rows[i].sum.bytes);
-	prom_reasons(out, r, false);
-	prom_reasons(out, r, true);
-
-	digest_text(r->digest, digest, sizeof(digest));
-	prom_header(out, "portwarden_policy_info", "gauge",
-		    "The policy in force and the digest of its compiled "
-		    "tables; always 1.");
-	prom_open(out, "portwarden_policy_info", r);
-	prom_label(out, "policy", r->policy ? r->policy : "");
-	prom_label(out, "digest", digest);
-	prom_label(out, "mode", mode_name(r->mode));
-	fprintf(out, "} 1\n");
-	prom_header(out, "portwarden_policy_stale", "gauge",
-		    "1 when the policy files changed since they were loaded.");
-	prom_open(out, "portwarden_policy_stale", r);
-	fprintf(out, "} %d\n", r->notes == PW_NOTES_STALE);
+	pw_prom_write_reports(&r, 1, out);
 }

@@ -28,6 +28,7 @@
 #include "compile.h"
 #include "json.h"
 #include "maps.h"
+#include "state.h"
 
 /* ------------------------------------------------------------------ */
 /* Snapshot: what the maps hold                                        */
@@ -64,6 +65,9 @@ struct pw_snap {
 	uint32_t nroles;
 	struct pw_config cfg;
 	struct pw_gen_info gen; /* of the active generation */
+	/* when it was read: to place the enforce deadline in wall time */
+	uint64_t read_mono_ns; /* CLOCK_MONOTONIC, the datapath's clock */
+	time_t read_wall;
 };
 
 /*
@@ -98,6 +102,7 @@ struct pw_report_row {
 	struct pw_counter_key key; /* verdict set */
 	struct pw_counter sum;
 	bool unnamed;	  /* from pw_unnamed (no slot) */
+	bool earlier;	  /* a slot only an earlier policy counted into */
 	uint32_t slot;	  /* valid when !unnamed */
 	uint32_t rule_id; /* 0: none */
 	const char *role; /* role name (points into the report) */
@@ -118,6 +123,15 @@ struct pw_report {
 	enum pw_notes notes;
 	uint64_t digest; /* of the generation in force */
 	uint32_t mode;	 /* enum pw_mode of the host */
+	/*
+	 * An enforce mode waiting for 'confirm': its deadline in wall time
+	 * (0: none), and whether it passed, so that the datapath acts as
+	 * audit (reverted).
+	 */
+	time_t enforce_deadline;
+	bool reverted;
+	/* the settings in force (roles, load times); NULL when unknown */
+	const struct pw_state *st;
 
 	struct pw_report_row *rows;
 	uint32_t nrows;
@@ -127,6 +141,8 @@ struct pw_report {
 	struct pw_report_unused *unused;
 	uint32_t nunused;
 	struct pw_counter reasons[PW_NREASON];
+	/* every counter key summed by direction and verdict, whatever the filter */
+	struct pw_counter verdicts[PW_NDIR][PW_NVERDICT];
 
 	/* role names as strings, index = role id; "role#N" for a gap */
 	char (*role_text)[PW_ROLE_NAME_MAX];
@@ -155,6 +171,39 @@ int pw_report_collect(const struct pw_maps *m, const struct pw_compiled *c,
 void pw_report_free(struct pw_report *r);
 
 /* ------------------------------------------------------------------ */
+/* A loaded interface                                                  */
+/* ------------------------------------------------------------------ */
+
+/* The policy behind the notes and the unused rules of a loaded interface. */
+struct pw_report_policy {
+	struct pw_policy pol;
+	struct pw_inventory inv;
+	struct pw_compiled c;
+	bool ok;	/* recompiled: c holds it */
+	bool stale;	/* the files changed since the last load or reload */
+	char name[256]; /* policy name, or the file's basename without .policy */
+	char why[512];	/* when !ok: the first error */
+};
+
+/*
+ * Recompile the policy recorded for @l (pw_loaded_recompile()).  Failing
+ * is not an error for a report, whose counters are worth having without
+ * notes: p->ok says which, p->why why not.
+ */
+void pw_report_policy_load(const struct pw_loaded *l,
+			   struct pw_report_policy *p);
+void pw_report_policy_free(struct pw_report_policy *p);
+
+/*
+ * pw_report_collect() for a loaded interface, with @p's policy when it is
+ * ok, and the identification filled in: iface, netns, policy name and
+ * the settings in force, borrowed from @l, @netns and @p.
+ */
+int pw_report_loaded(const struct pw_loaded *l, const char *netns,
+		     const struct pw_report_policy *p,
+		     enum pw_report_filter filter, struct pw_report *r);
+
+/* ------------------------------------------------------------------ */
 /* Rendering                                                           */
 /* ------------------------------------------------------------------ */
 
@@ -178,8 +227,21 @@ void pw_report_print_unused_text(const struct pw_report *r, FILE *out);
 void pw_report_print_json(const struct pw_report *r, struct pw_json *j,
 			  bool unused);
 
-/* node_exporter textfile format: HELP, TYPE, one sample per row. */
+/*
+ * Prometheus text exposition (version 0.0.4) of @n reports, one per
+ * interface: each metric family's HELP and TYPE once, then the samples of
+ * every report, so that the families stay whole.  docs/metrics.md lists
+ * the families and their labels.
+ */
+void pw_prom_write_reports(const struct pw_report *const *r, size_t n,
+			   FILE *out);
+
+/* The same for one interface: node_exporter's textfile format. */
 void pw_report_print_prometheus(const struct pw_report *r, FILE *out);
+
+/* "# HELP name help" and "# TYPE name type". */
+void pw_prom_header(FILE *out, const char *name, const char *type,
+		    const char *help);
 
 /* Write @s as a Prometheus label value (quotes included). */
 void pw_prom_label_value(FILE *out, const char *s);
