@@ -50,8 +50,11 @@ struct pw_hdrs {
 	__be16 l3_proto;  /* bpf_htons(ETH_P_IP) or bpf_htons(ETH_P_IPV6) */
 	__u8 ip_proto;    /* L4 protocol number */
 	__u8 proto_idx;   /* enum pw_proto_idx; PW_NPROTO: not parsed */
-	__u16 sport;      /* host order; 0 for ICMP and unparsed protocols */
+	__u16 sport;      /* host order; ICMP echo: the identifier; else 0 for
+			   * ICMP and unparsed protocols */
 	__u16 dport;      /* host order; ICMP/ICMPv6: the message type */
+	__u8 tcp_flags;   /* TCP: the flags byte (FIN 0x01, SYN 0x02, RST 0x04,
+			   * ACK 0x10); 0 for other protocols */
 	__be32 saddr[4];  /* network order; IPv4 uses saddr[0] only */
 	__be32 daddr[4];
 };
@@ -219,6 +222,29 @@ static __always_inline int pw_parse_ipv6(void *l3, void *data_end,
 	return PW_REASON_CLASSIFIED;
 }
 
+/* ICMP and ICMPv6 echo request and reply types */
+#define PW_ICMP_ECHO_REPLY 0
+#define PW_ICMP_ECHO_REQUEST 8
+#define PW_ICMPV6_ECHO_REQUEST 128
+#define PW_ICMPV6_ECHO_REPLY 129
+
+static __always_inline int pw_is_echo_request(__u8 proto, __u32 type)
+{
+	return proto == PW_IPPROTO_ICMP ? type == PW_ICMP_ECHO_REQUEST :
+					  type == PW_ICMPV6_ECHO_REQUEST;
+}
+
+static __always_inline int pw_is_echo_reply(__u8 proto, __u32 type)
+{
+	return proto == PW_IPPROTO_ICMP ? type == PW_ICMP_ECHO_REPLY :
+					  type == PW_ICMPV6_ECHO_REPLY;
+}
+
+static __always_inline int pw_is_echo(__u8 proto, __u32 type)
+{
+	return pw_is_echo_request(proto, type) || pw_is_echo_reply(proto, type);
+}
+
 /*
  * The L4 header, chosen by protocol number whatever the IP family.  A
  * protocol we do not parse is not an error: it is judged as an unnamed
@@ -230,6 +256,7 @@ static __always_inline int pw_parse_l4(void *data_end, struct pw_hdrs *h)
 
 	h->sport = 0;
 	h->dport = 0;
+	h->tcp_flags = 0;
 	h->proto_idx = PW_NPROTO;
 
 	switch (h->ip_proto) {
@@ -238,6 +265,7 @@ static __always_inline int pw_parse_l4(void *data_end, struct pw_hdrs *h)
 			return PW_REASON_TRUNC_L4;
 		h->sport = bpf_ntohs(*(__be16 *)b);
 		h->dport = bpf_ntohs(*(__be16 *)(b + 2));
+		h->tcp_flags = b[13];
 		h->proto_idx = PW_P_TCP;
 		break;
 	case PW_IPPROTO_UDP:
@@ -261,6 +289,8 @@ static __always_inline int pw_parse_l4(void *data_end, struct pw_hdrs *h)
 		if (b[0] == 3 && b[1] == 4)
 			return PW_REASON_ICMP_PMTU;
 		h->dport = b[0];
+		if (pw_is_echo(PW_IPPROTO_ICMP, b[0]))
+			h->sport = bpf_ntohs(*(__be16 *)(b + 4));
 		h->proto_idx = PW_P_ICMP;
 		break;
 	case PW_IPPROTO_ICMPV6:
@@ -274,6 +304,8 @@ static __always_inline int pw_parse_l4(void *data_end, struct pw_hdrs *h)
 		if ((b[0] >= 130 && b[0] <= 137) || b[0] == 143)
 			return PW_REASON_NDP;
 		h->dport = b[0];
+		if (pw_is_echo(PW_IPPROTO_ICMPV6, b[0]))
+			h->sport = bpf_ntohs(*(__be16 *)(b + 4));
 		h->proto_idx = PW_P_ICMPV6;
 		break;
 	default:

@@ -15,6 +15,7 @@
  * lookups, the clock and map updates are only on the violation path.
  */
 #include <linux/bpf.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -113,10 +114,57 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PW_NREASON);
+	__uint(max_entries, PW_NDIR * PW_NREASON);
 	__type(key, __u32);
 	__type(value, struct pw_counter);
 } pw_reasons SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_DEFAULT_FLOW_CAP);
+	__type(key, struct pw_flow_key);
+	__type(value, struct pw_flow);
+} pw_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PW_NSTAT);
+	__type(key, __u32);
+	__type(value, __u64);
+} pw_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, PW_DEFAULT_EVENT_RING);
+} pw_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_DEFAULT_EV_SEEN_CAP);
+	__type(key, struct pw_flow_key);
+	__type(value, struct pw_ev_seen);
+} pw_ev_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pw_tbucket);
+} pw_tbucket SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_DEFAULT_SAMPLE_CAP);
+	__type(key, struct pw_counter_key);
+	__type(value, struct pw_sample);
+} pw_samples SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, PW_DEFAULT_SHADOW_CAP);
+	__type(key, struct pw_shadow_key);
+	__type(value, struct pw_counter);
+} pw_shadow SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -168,7 +216,7 @@ static __always_inline int pw_v4_group_step(__u32 gen, __u32 *v, __u32 byte)
 	return 1;
 }
 
-/* IPv4 source role: DIR-16-8-8, at most three array reads. */
+/* IPv4 address role: DIR-16-8-8, at most three array reads. */
 static __always_inline __u32 pw_role_v4(__u32 gen, __u32 addr)
 {
 	__u32 idx, *e, v;
@@ -307,18 +355,25 @@ miss:
 }
 
 /*
- * IPv6 source role: for each prefix length present, longest first, hash
+ * IPv6 address role: for each prefix length present, longest first, hash
  * the masked address and look at the buckets from its home (see pw_v6 in
  * portwarden.h); the first hit wins.  Inlined array reads only.  A length
  * whose prefixes all lie elsewhere (pw_v6_span) costs a compare; another
  * miss usually costs the hash and one word of one bucket.
  */
-static __always_inline __u32 pw_role_v6(__u32 gen, const struct pw_hdrs *h)
+/*
+ * A global function: the verifier checks it once, on its own, and its
+ * callers see an unknown role coming back.  Inlined, the many ways out of
+ * the probe loops multiplied every path that follows the lookup (flows,
+ * events, the shadow judgement) past the verifier's limit.
+ * @a_lo, @a_hi: the address's bytes 0-7 and 8-15, loaded little-endian.
+ */
+__attribute__((noinline)) __u32 pw_role_v6(__u32 gen, __u64 a_lo, __u64 a_hi)
 {
 	const struct pw_gen_info *info;
 	__u32 i, nbuckets, seed, cap = pw_v6_cap;
-	__u64 a_lo, a_hi;
 
+	gen &= 1;
 	info = bpf_map_lookup_elem(&pw_gen, &gen);
 	if (!info)
 		return PW_ROLE_UNKNOWN;
@@ -326,8 +381,6 @@ static __always_inline __u32 pw_role_v6(__u32 gen, const struct pw_hdrs *h)
 	if (nbuckets == 0)
 		return PW_ROLE_UNKNOWN;
 	seed = info->v6_seed;
-	__builtin_memcpy(&a_lo, &h->saddr[0], sizeof(a_lo));
-	__builtin_memcpy(&a_hi, &h->saddr[2], sizeof(a_hi));
 
 	for (i = 0; i < PW_MAX_V6_PLENS; i++) {
 		__u32 plen, hash, fp3, idx, j, r, more;
@@ -370,21 +423,130 @@ static __always_inline __u32 pw_role_v6(__u32 gen, const struct pw_hdrs *h)
 	return PW_ROLE_UNKNOWN;
 }
 
+/* ------------------------------------------------------------ stats -- */
+
+static __always_inline void pw_stat(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&pw_stats, &which);
+
+	if (v)
+		*v += 1;
+}
+
+/* ---------------------------------------------------------- judging -- */
+
 /*
- * A violation on a port no rule names: count it in pw_unnamed under its
- * own key.  Returns the reason the frame is counted under: CLASSIFIED, or
+ * What the policy says of one packet, before anything is counted: the
+ * peer's role (source on ingress, destination on egress), the verdict,
+ * the counter slot (PW_SLOT_NONE: a port no rule names) and, for a
+ * violation, the rule that names the port and what kind it is.
+ */
+struct pw_judgement {
+	__u32 role;
+	__u32 verdict;
+	__u32 slot;
+	__u32 rule_id;
+	__u32 kind; /* enum pw_event_kind; 0 when allowed */
+};
+
+/*
+ * Does a violation in direction @dir under @mode drop?  Egress violations
+ * drop only when the host asked for egress enforcement.
+ */
+static __always_inline int pw_enforcing_dir(const struct pw_config *cfg,
+					    __u32 dir, __u32 mode)
+{
+	if (dir == PW_DIR_EGRESS && !(cfg->flags & PW_CFG_EGRESS_ENFORCE))
+		return 0;
+	return pw_enforcing(cfg, mode);
+}
+
+/* The peer's role: who sent it on ingress, who it goes to on egress. */
+static __always_inline __u32 pw_peer_role(__u32 gen, __u32 dir,
+					  const struct pw_hdrs *h)
+{
+	const __be32 *addr = dir == PW_DIR_INGRESS ? h->saddr : h->daddr;
+
+	__u64 lo, hi;
+
+	if (h->l3_proto == bpf_htons(ETH_P_IP))
+		return pw_role_v4(gen, bpf_ntohl(addr[0]));
+	__builtin_memcpy(&lo, &addr[0], sizeof(lo));
+	__builtin_memcpy(&hi, &addr[2], sizeof(hi));
+	return pw_role_v6(gen, lo, hi);
+}
+
+/* Segment of the destination port, PW_SEG_NONE when no rule names it. */
+static __always_inline __u32 pw_segment(__u32 gen, __u32 dir,
+					const struct pw_hdrs *h)
+{
+	const struct pw_port_row *row;
+	__u32 idx;
+
+	if (h->proto_idx >= PW_NPROTO)
+		return PW_SEG_NONE;
+	idx = pw_port_row_index(gen, dir, h->proto_idx, h->dport);
+	row = bpf_map_lookup_elem(&pw_ports, &idx);
+	if (!row)
+		return PW_SEG_NONE;
+	return row->seg[h->dport % PW_PORTS_PER_ROW];
+}
+
+/* Steps 7-9 of the spec without the counting: generation @gen's verdict. */
+static __always_inline void pw_judge(const struct pw_config *cfg, __u32 gen,
+				     __u32 dir, const struct pw_hdrs *h,
+				     struct pw_judgement *j)
+{
+	const struct pw_rule_entry *entry = NULL;
+	__u32 seg, idx, mode = PW_MODE_HOST;
+
+	j->role = pw_peer_role(gen, dir, h);
+	j->slot = PW_SLOT_NONE;
+	j->rule_id = PW_RULE_NONE;
+	j->kind = PW_EVENT_UNNAMED_PORT;
+
+	seg = pw_segment(gen, dir, h);
+	if (seg != PW_SEG_NONE) {
+		idx = pw_rule_index(gen, dir, pw_seg_cap, pw_role_cap, seg,
+				    j->role);
+		entry = bpf_map_lookup_elem(&pw_rules, &idx);
+	}
+	if (entry) {
+		if (entry->flags & PW_ENTRY_ALLOW) {
+			j->verdict = PW_VERDICT_ALLOW;
+			j->slot = entry->slot;
+			j->rule_id = entry->rule_id;
+			j->kind = 0;
+			return;
+		}
+		j->slot = entry->slot;
+		j->rule_id = entry->rule_id;
+		j->kind = entry->flags & PW_ENTRY_LOOPBACK ?
+				  PW_EVENT_LOOPBACK :
+				  PW_EVENT_NOT_ALLOWED;
+		mode = entry->mode;
+	}
+	/* a violation: the rule's mode, or for an unnamed port the host's */
+	j->verdict = pw_enforcing_dir(cfg, dir, mode) ? PW_VERDICT_DROP :
+							PW_VERDICT_AUDIT;
+}
+
+/*
+ * Count under (dir, proto, role, port, verdict) in pw_unnamed: violations
+ * on ports no rule names, and replies of flows opened on such ports.
+ * Returns the reason the frame is counted under: CLASSIFIED, or
  * UNNAMED_FULL when the table had no room for a new key.
  */
-static __always_inline int pw_count_unnamed(const struct pw_hdrs *h,
-					    __u32 role, __u32 verdict,
-					    __u32 len)
+static __always_inline int pw_count_unnamed(__u32 dir, __u32 proto,
+					    __u32 role, __u32 port,
+					    __u32 verdict, __u32 len)
 {
 	struct pw_counter_key key = {
-		.dir = PW_DIR_INGRESS,
-		.proto = h->ip_proto,
+		.dir = dir,
+		.proto = proto,
 		.role = role,
-		.port_lo = h->dport,
-		.port_hi = h->dport,
+		.port_lo = port,
+		.port_hi = port,
 		.verdict = verdict,
 	};
 	struct pw_counter *c, first = { .packets = 1, .bytes = len };
@@ -407,73 +569,451 @@ static __always_inline int pw_count_unnamed(const struct pw_hdrs *h,
 	return PW_REASON_CLASSIFIED;
 }
 
-/* Step 7: the source role, from the family's own table. */
-static __always_inline __u32 pw_src_role(__u32 gen, const struct pw_hdrs *h)
+/* Count a judged packet; returns its reason (see pw_count_unnamed). */
+static __always_inline int pw_count_judgement(__u32 dir,
+					      const struct pw_hdrs *h,
+					      const struct pw_judgement *j,
+					      __u32 len)
 {
-	if (h->l3_proto == bpf_htons(ETH_P_IP))
-		return pw_role_v4(gen, bpf_ntohl(h->saddr[0]));
-	return pw_role_v6(gen, h);
+	struct pw_counter *c;
+	__u32 idx;
+
+	if (j->slot == PW_SLOT_NONE)
+		return pw_count_unnamed(dir, h->ip_proto, j->role, h->dport,
+					j->verdict, len);
+	idx = pw_counter_index(j->slot, j->verdict);
+	c = bpf_map_lookup_elem(&pw_counters, &idx);
+	if (c)
+		pw_count(c, len);
+	return PW_REASON_CLASSIFIED;
+}
+
+/* ------------------------------------------------------------ flows -- */
+
+#define PW_TCP_FIN 0x01
+#define PW_TCP_RST 0x04
+
+/*
+ * The packet's flow key, seen from the host (see pw_flow_key).  Returns 1
+ * when the packet takes part in flows: TCP, UDP, SCTP, ICMP echo.  The key
+ * is filled either way (events use it for any protocol).
+ */
+static __always_inline int pw_flow_key_of(const struct pw_hdrs *h, __u32 dir,
+					  struct pw_flow_key *k)
+{
+	const __be32 *local = dir == PW_DIR_INGRESS ? h->daddr : h->saddr;
+	const __be32 *remote = dir == PW_DIR_INGRESS ? h->saddr : h->daddr;
+	int v4 = h->l3_proto == bpf_htons(ETH_P_IP);
+
+	k->local[0] = local[0];
+	k->remote[0] = remote[0];
+	if (!v4) {
+		k->local[1] = local[1];
+		k->local[2] = local[2];
+		k->local[3] = local[3];
+		k->remote[1] = remote[1];
+		k->remote[2] = remote[2];
+		k->remote[3] = remote[3];
+	}
+	k->family = v4 ? 4 : 6;
+	k->proto = h->ip_proto;
+
+	switch (h->proto_idx) {
+	case PW_P_TCP:
+	case PW_P_UDP:
+	case PW_P_SCTP:
+		k->lport = dir == PW_DIR_INGRESS ? h->dport : h->sport;
+		k->rport = dir == PW_DIR_INGRESS ? h->sport : h->dport;
+		return 1;
+	case PW_P_ICMP:
+	case PW_P_ICMPV6:
+		/* both directions of an echo carry the same identifier */
+		k->lport = h->sport;
+		return pw_is_echo(h->ip_proto, h->dport);
+	}
+	return 0;
+}
+
+/* Idle age after which flow @f is gone, in ns. */
+static __always_inline __u64 pw_flow_timeout(const struct pw_config *cfg,
+					     const struct pw_flow *f,
+					     __u32 proto)
+{
+	__u32 s;
+
+	if (proto == PW_IPPROTO_TCP && (f->flags & PW_FLOW_FIN))
+		s = cfg->flow_fin_timeout_s ?: PW_DEFAULT_FLOW_FIN_TIMEOUT_S;
+	else if (proto == PW_IPPROTO_TCP || proto == PW_IPPROTO_SCTP)
+		s = cfg->flow_tcp_timeout_s ?: PW_DEFAULT_FLOW_TCP_TIMEOUT_S;
+	else
+		s = cfg->flow_udp_timeout_s ?: PW_DEFAULT_FLOW_UDP_TIMEOUT_S;
+	return (__u64)s * 1000000000ULL;
 }
 
 /*
- * Steps 8-9 of the spec for a parsed frame: segment, verdict, counter.
- * Returns the XDP action; *reason may become UNNAMED_FULL.
+ * Is the packet a reply of flow @f: going the other way than the packet
+ * that opened it?  An echo is answered only by an echo reply.
  */
-static __always_inline int pw_judge(const struct pw_config *cfg, __u32 gen,
-				    const struct pw_hdrs *h, __u32 role,
-				    __u32 len, int *reason)
+static __always_inline int pw_flow_is_reply(const struct pw_flow *f,
+					    __u32 dir, const struct pw_hdrs *h)
 {
-	const struct pw_port_row *row;
-	const struct pw_rule_entry *entry;
-	struct pw_counter *c;
-	__u32 seg = PW_SEG_NONE, idx, verdict;
+	__u32 want = dir == PW_DIR_INGRESS ? PW_FLOW_OPENED : PW_FLOW_INBOUND;
 
-	if (h->proto_idx < PW_NPROTO) {
-		idx = pw_port_row_index(gen, PW_DIR_INGRESS, h->proto_idx,
-					h->dport);
-		row = bpf_map_lookup_elem(&pw_ports, &idx);
-		if (row)
-			seg = row->seg[h->dport % PW_PORTS_PER_ROW];
+	if (f->origin != want)
+		return 0;
+	if (h->proto_idx == PW_P_ICMP || h->proto_idx == PW_P_ICMPV6)
+		return pw_is_echo_reply(h->ip_proto, h->dport);
+	return 1;
+}
+
+/*
+ * A packet of a known flow went through: a RST ends the flow at once, a
+ * FIN lets it age out soon, anything else keeps it alive.
+ */
+static __always_inline void pw_flow_touch(struct pw_flow *f,
+					  const struct pw_flow_key *k,
+					  const struct pw_hdrs *h, __u64 now)
+{
+	if (h->tcp_flags & PW_TCP_RST) {
+		if (bpf_map_delete_elem(&pw_flows, k) == 0)
+			pw_stat(PW_STAT_FLOW_CLOSED);
+		return;
 	}
+	if ((h->tcp_flags & PW_TCP_FIN) && !(f->flags & PW_FLOW_FIN)) {
+		f->flags |= PW_FLOW_FIN;
+		f->last_ns = now;
+		return;
+	}
+	if (now - f->last_ns > PW_FLOW_REFRESH_NS)
+		f->last_ns = now;
+}
 
-	if (seg != PW_SEG_NONE) {
-		idx = pw_rule_index(gen, PW_DIR_INGRESS, pw_seg_cap,
-				    pw_role_cap, seg, role);
-		entry = bpf_map_lookup_elem(&pw_rules, &idx);
-		if (entry) {
-			if (entry->flags & PW_ENTRY_ALLOW)
-				verdict = PW_VERDICT_ALLOW;
-			else if (pw_enforcing(cfg, entry->mode))
-				verdict = PW_VERDICT_DROP;
-			else
-				verdict = PW_VERDICT_AUDIT;
-			idx = pw_counter_index(entry->slot, verdict);
-			c = bpf_map_lookup_elem(&pw_counters, &idx);
-			if (c)
-				pw_count(c, len);
-			return verdict == PW_VERDICT_DROP ? XDP_DROP : XDP_PASS;
+/* Record a flow whose first packet the policy let through. */
+static __always_inline void pw_flow_open(const struct pw_flow_key *k,
+					 __u32 dir, const struct pw_hdrs *h,
+					 const struct pw_judgement *j)
+{
+	struct pw_flow f = {
+		.last_ns = bpf_ktime_get_coarse_ns(),
+		.slot = j->slot,
+		.role = j->role,
+		.port = h->dport,
+		.origin = dir == PW_DIR_INGRESS ? PW_FLOW_INBOUND :
+						  PW_FLOW_OPENED,
+		.verdict = j->verdict,
+	};
+
+	/* a RST opens nothing; an echo flow starts with a request */
+	if (h->tcp_flags & PW_TCP_RST)
+		return;
+	if ((h->proto_idx == PW_P_ICMP || h->proto_idx == PW_P_ICMPV6) &&
+	    !pw_is_echo_request(h->ip_proto, h->dport))
+		return;
+	if (bpf_map_update_elem(&pw_flows, k, &f, BPF_NOEXIST) == 0)
+		pw_stat(PW_STAT_FLOW_INSERT);
+	else
+		/* EEXIST: another CPU recorded it first; else no memory */
+		pw_stat(PW_STAT_FLOW_INSERT_FAIL);
+}
+
+/*
+ * Count a reply of flow @f on the row of the packet that opened it.
+ * Returns the reason the frame is counted under.
+ */
+static __always_inline int pw_count_reply(const struct pw_flow *f,
+					  const struct pw_hdrs *h, __u32 len)
+{
+	__u32 dir = f->origin == PW_FLOW_OPENED ? PW_DIR_EGRESS :
+						  PW_DIR_INGRESS;
+	struct pw_counter *c;
+	__u32 idx;
+
+	if (f->slot == PW_SLOT_NONE)
+		return pw_count_unnamed(dir, h->ip_proto, f->role, f->port,
+					PW_VERDICT_REPLY, len);
+	idx = pw_counter_index(f->slot, PW_VERDICT_REPLY);
+	c = bpf_map_lookup_elem(&pw_counters, &idx);
+	if (c)
+		pw_count(c, len);
+	return PW_REASON_CLASSIFIED;
+}
+
+/* ----------------------------------------------------------- events -- */
+
+/*
+ * Take one event's worth from this CPU's token bucket: event_rate tokens
+ * a second, at most event_burst saved up.  Per CPU, so no atomics.
+ */
+static __always_inline int pw_token_take(const struct pw_config *cfg,
+					 __u64 now)
+{
+	struct pw_tbucket *tb;
+	__u64 rate = cfg->event_rate, cap, elapsed;
+	__u32 zero = 0;
+
+	tb = bpf_map_lookup_elem(&pw_tbucket, &zero);
+	if (!tb || rate == 0)
+		return 0;
+	cap = (__u64)(cfg->event_burst ?: 1) * PW_TOKEN;
+	elapsed = now - tb->last_ns;
+	/* the cap keeps elapsed * rate far from overflowing */
+	if (elapsed > 10 * PW_TOKEN)
+		elapsed = 10 * PW_TOKEN;
+	tb->tokens += elapsed * rate;
+	if (tb->tokens > cap)
+		tb->tokens = cap;
+	tb->last_ns = now;
+	if (tb->tokens < PW_TOKEN)
+		return 0;
+	tb->tokens -= PW_TOKEN;
+	return 1;
+}
+
+static const struct pw_sample pw_sample_empty;
+
+/* Remember @addr among the few sample addresses of its counter key. */
+static __always_inline void pw_sample_add(__u32 dir, const struct pw_hdrs *h,
+					  __u32 role, const __u32 *addr,
+					  __u32 family)
+{
+	struct pw_counter_key key = {
+		.dir = dir,
+		.proto = h->ip_proto,
+		.role = role,
+		.port_lo = h->dport,
+		.port_hi = h->dport,
+	};
+	struct pw_sample *s;
+	__u32 i, n;
+
+	s = bpf_map_lookup_elem(&pw_samples, &key);
+	if (!s) {
+		/* from a zeroed value in .rodata: 72 bytes of stack are
+		 * more than the program can spare */
+		bpf_map_update_elem(&pw_samples, &key, &pw_sample_empty,
+				    BPF_NOEXIST);
+		s = bpf_map_lookup_elem(&pw_samples, &key);
+		if (!s)
+			return;
+	}
+#pragma unroll
+	for (i = 0; i < PW_SAMPLE_ADDRS; i++)
+		if (s->family[i] == family && s->addr[i][0] == addr[0] &&
+		    s->addr[i][1] == addr[1] && s->addr[i][2] == addr[2] &&
+		    s->addr[i][3] == addr[3])
+			return;
+	n = s->next % PW_SAMPLE_ADDRS;
+	__builtin_memcpy(s->addr[n], addr, 16);
+	s->family[n] = family;
+	s->next = n + 1;
+}
+
+/*
+ * A violation: send an event if its flow was not reported within
+ * event_interval_s and the token bucket allows, and keep a sample of the
+ * peer's address.  @k is the packet's flow key with .dir set: pw_ev_seen
+ * keeps the two directions of a flow apart.
+ */
+static __always_inline void pw_report(const struct pw_config *cfg,
+				      __u32 ifindex, __u32 dir,
+				      const struct pw_hdrs *h,
+				      const struct pw_judgement *j,
+				      struct pw_flow_key *k)
+{
+	struct pw_ev_seen *seen, fresh = {};
+	struct pw_event *e;
+	__u64 now, interval;
+
+	if (cfg->event_rate == 0)
+		return;
+	now = bpf_ktime_get_ns();
+	seen = bpf_map_lookup_elem(&pw_ev_seen, k);
+	interval = (__u64)(cfg->event_interval_s ?:
+			   PW_DEFAULT_EVENT_INTERVAL_S) * 1000000000ULL;
+	if (seen && now - seen->last_ns < interval) {
+		__sync_fetch_and_add(&seen->repeats, 1);
+		pw_stat(PW_STAT_EVENT_REPEAT);
+		return;
+	}
+	if (!pw_token_take(cfg, now)) {
+		pw_stat(PW_STAT_EVENT_RATE_LIMITED);
+		return;
+	}
+	e = bpf_ringbuf_reserve(&pw_events, sizeof(*e), 0);
+	if (!e) {
+		pw_stat(PW_STAT_EVENT_LOST);
+		return;
+	}
+	e->ts_ns = now;
+	e->ifindex = ifindex;
+	e->dir = dir;
+	e->family = k->family;
+	e->proto = h->ip_proto;
+	e->verdict = j->verdict;
+	/* the key has the addresses zero-padded for IPv4 */
+	__builtin_memcpy(e->saddr, dir == PW_DIR_INGRESS ? k->remote : k->local,
+			 16);
+	__builtin_memcpy(e->daddr, dir == PW_DIR_INGRESS ? k->local : k->remote,
+			 16);
+	e->sport = h->sport;
+	e->dport = h->dport;
+	e->role = j->role;
+	e->rule_id = j->rule_id;
+	e->kind = j->kind;
+	e->tcp_flags = h->tcp_flags;
+	e->pad = 0;
+	e->repeats = seen ? seen->repeats : 0;
+	bpf_ringbuf_submit(e, 0);
+	pw_stat(PW_STAT_EVENT_SENT);
+
+	if (seen) {
+		seen->last_ns = now;
+		seen->repeats = 0;
+	} else {
+		fresh.last_ns = now;
+		bpf_map_update_elem(&pw_ev_seen, k, &fresh, BPF_ANY);
+	}
+	pw_sample_add(dir, h, j->role, k->remote, k->family);
+}
+
+/* ----------------------------------------------------------- shadow -- */
+
+/*
+ * Judge the packet by the shadow policy too (generation @sgen) and count
+ * it in pw_shadow when the shadow verdict differs from @run's.
+ */
+static __always_inline void pw_shadow_judge(const struct pw_config *cfg,
+					    __u32 sgen, __u32 dir,
+					    const struct pw_hdrs *h,
+					    const struct pw_judgement *run,
+					    __u32 len)
+{
+	struct pw_counter *c, first = { .packets = 1, .bytes = len };
+	struct pw_judgement sj;
+	struct pw_shadow_key key = {};
+
+	pw_judge(cfg, sgen, dir, h, &sj);
+	if (sj.verdict == run->verdict)
+		return;
+	key.dir = dir;
+	key.proto = h->ip_proto;
+	key.role = run->role;
+	key.shadow_role = sj.role;
+	key.port = h->dport;
+	key.verdict = run->verdict;
+	key.shadow_verdict = sj.verdict;
+	c = bpf_map_lookup_elem(&pw_shadow, &key);
+	if (c) {
+		pw_count(c, len);
+		return;
+	}
+	if (bpf_map_update_elem(&pw_shadow, &key, &first, BPF_NOEXIST) == 0)
+		return;
+	c = bpf_map_lookup_elem(&pw_shadow, &key);
+	if (c)
+		pw_count(c, len);
+	else
+		pw_stat(PW_STAT_SHADOW_FULL);
+}
+
+/* ------------------------------------------------------------ hooks -- */
+
+/*
+ * A parsed packet in direction @dir: a reply of a known flow passes and
+ * is counted as such; anything else is judged by the policy in force
+ * (and the shadow policy, if any), counted, reported when it violates,
+ * and recorded as a flow when it passes.  Returns 1 to drop; *reason is
+ * the reason counter the packet goes to.
+ */
+static __always_inline int pw_handle(const struct pw_config *cfg, __u32 gen,
+				     __u32 dir, const struct pw_hdrs *h,
+				     __u32 len, __u32 ifindex, int *reason)
+{
+	struct pw_flow_key key = {};
+	struct pw_judgement j;
+	struct pw_flow *f = NULL;
+	__u64 now = 0;
+	int tracked;
+
+	tracked = pw_flow_key_of(h, dir, &key);
+	if (tracked)
+		f = bpf_map_lookup_elem(&pw_flows, &key);
+	if (f) {
+		now = bpf_ktime_get_coarse_ns();
+		if (now - f->last_ns > pw_flow_timeout(cfg, f, h->ip_proto)) {
+			if (bpf_map_delete_elem(&pw_flows, &key) == 0)
+				pw_stat(PW_STAT_FLOW_EXPIRED);
+			f = NULL;
+		} else if (pw_flow_is_reply(f, dir, h)) {
+			*reason = pw_count_reply(f, h, len);
+			pw_flow_touch(f, &key, h, now);
+			return 0;
 		}
 	}
 
-	/* undocumented port, or a protocol we do not parse */
-	verdict = pw_enforcing(cfg, PW_MODE_HOST) ? PW_VERDICT_DROP :
-						    PW_VERDICT_AUDIT;
-	*reason = pw_count_unnamed(h, role, verdict, len);
-	return verdict == PW_VERDICT_DROP ? XDP_DROP : XDP_PASS;
+	pw_judge(cfg, gen, dir, h, &j);
+	if (cfg->flags & PW_CFG_SHADOW)
+		pw_shadow_judge(cfg, gen ^ 1, dir, h, &j, len);
+	*reason = pw_count_judgement(dir, h, &j, len);
+	if (j.verdict != PW_VERDICT_ALLOW) {
+		/* the same key serves pw_ev_seen, with the direction in;
+		 * pw_flows keys have it 0 */
+		key.dir = dir;
+		pw_report(cfg, ifindex, dir, h, &j, &key);
+		key.dir = 0;
+	}
+	if (j.verdict == PW_VERDICT_DROP)
+		return 1;
+	if (f)
+		pw_flow_touch(f, &key, h, now);
+	else if (tracked)
+		pw_flow_open(&key, dir, h, &j);
+	return 0;
 }
 
-/* Step 10: frames that could not be checked. */
-static __always_inline int pw_unchecked_action(const struct pw_config *cfg,
-					       int reason)
+/* Step 10: frames that could not be checked.  Returns 1 to drop. */
+static __always_inline int pw_unchecked_drop(const struct pw_config *cfg,
+					     __u32 dir, int reason)
 {
 	/* ARP, non-IP, PMTU and NDP are not in the mask: they always pass */
 	if (!(cfg->unchecked_drop & PW_REASON_DROPPABLE_MASK &
 	      (1U << reason)))
-		return XDP_PASS;
-	return pw_enforcing(cfg, PW_MODE_HOST) ? XDP_DROP : XDP_PASS;
+		return 0;
+	return pw_enforcing_dir(cfg, dir, PW_MODE_HOST);
 }
 
-/* ---------------------------------------------------------- program -- */
+/*
+ * Everything a hook does with the frame [data, data_end) of @len bytes;
+ * returns 1 to drop it.
+ */
+static __always_inline int pw_frame(void *data, void *data_end, __u32 len,
+				    __u32 dir, __u32 ifindex)
+{
+	const struct pw_config *cfg;
+	struct pw_counter *c;
+	struct pw_hdrs h;
+	__u32 zero = 0, gen, idx;
+	int reason, drop;
+
+	cfg = bpf_map_lookup_elem(&pw_config, &zero);
+	if (!cfg)
+		return 0; /* a one-entry array: cannot happen */
+	/* read once: a flip while this frame is judged must not mix the
+	 * two generations' tables */
+	gen = *(volatile __u32 *)&cfg->active_gen & 1;
+
+	reason = pw_parse_frame(data, data_end, &h);
+	if (reason == PW_REASON_CLASSIFIED)
+		drop = pw_handle(cfg, gen, dir, &h, len, ifindex, &reason);
+	else
+		drop = pw_unchecked_drop(cfg, dir, reason);
+
+	idx = pw_reason_index(dir, reason);
+	c = bpf_map_lookup_elem(&pw_reasons, &idx);
+	if (c)
+		pw_count(c, len);
+	return drop;
+}
 
 SEC("xdp")
 int pw_xdp_ingress(struct xdp_md *ctx)
@@ -483,31 +1023,36 @@ int pw_xdp_ingress(struct xdp_md *ctx)
 #endif
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u32 len = data_end - data, zero = 0, gen, role;
-	const struct pw_config *cfg;
-	struct pw_counter *c;
-	struct pw_hdrs h;
-	int reason, action;
 
-	cfg = bpf_map_lookup_elem(&pw_config, &zero);
-	if (!cfg)
-		return XDP_PASS; /* a one-entry array: cannot happen */
-	/* read once: a flip while this frame is judged must not mix the
-	 * two generations' tables */
-	gen = *(volatile __u32 *)&cfg->active_gen & 1;
+	return pw_frame(data, data_end, data_end - data, PW_DIR_INGRESS,
+			ctx->ingress_ifindex) ?
+		       XDP_DROP :
+		       XDP_PASS;
+}
 
-	reason = pw_parse_frame(data, data_end, &h);
-	if (reason == PW_REASON_CLASSIFIED) {
-		role = pw_src_role(gen, &h);
-		action = pw_judge(cfg, gen, &h, role, len, &reason);
-	} else {
-		action = pw_unchecked_action(cfg, reason);
+/*
+ * Bytes the egress parse may need in the linear part of an skb: Ethernet,
+ * two VLAN tags, IPv6 with its walk of extension headers, an L4 header.
+ * Locally built packets have them there already; a pull is the rare case.
+ */
+#define PW_TC_PULL_LEN 256
+
+SEC("tc")
+int pw_tc_egress(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u32 want = skb->len < PW_TC_PULL_LEN ? skb->len : PW_TC_PULL_LEN;
+
+	if (data + want > data_end) {
+		bpf_skb_pull_data(skb, want);
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
 	}
-
-	c = bpf_map_lookup_elem(&pw_reasons, &reason);
-	if (c)
-		pw_count(c, len);
-	return action;
+	return pw_frame(data, data_end, skb->len, PW_DIR_EGRESS,
+			skb->ifindex) ?
+		       TC_ACT_SHOT :
+		       TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -134,20 +134,51 @@ enum pw_reason {
 #define PW_DEFAULT_V6_CAP 16384 /* pw_v6 buckets per generation */
 #define PW_DEFAULT_SLOT_CAP 16384
 #define PW_DEFAULT_UNNAMED_CAP 4096
+#define PW_DEFAULT_FLOW_CAP 65536     /* pw_flows entries */
+#define PW_DEFAULT_EVENT_RING (256U * 1024) /* pw_events bytes: a power of 2 */
+#define PW_DEFAULT_EV_SEEN_CAP 16384  /* pw_ev_seen entries */
+#define PW_DEFAULT_SAMPLE_CAP 4096    /* pw_samples entries */
+#define PW_DEFAULT_SHADOW_CAP 4096    /* pw_shadow entries */
 
 /* ------------------------------------------------------------------ */
 /* Map: pw_config (ARRAY, 1 entry)                                     */
 /* ------------------------------------------------------------------ */
+
+/* pw_config.flags */
+enum pw_config_flags {
+	/* egress violations drop when the host (or the rule) enforces;
+	 * without it egress is audited whatever the mode */
+	PW_CFG_EGRESS_ENFORCE = 1 << 0,
+	/* the generation that is not active holds a shadow policy: every
+	 * packet is judged by it too, and counted in pw_shadow when the
+	 * two verdicts differ */
+	PW_CFG_SHADOW = 1 << 1,
+};
 
 struct pw_config {
 	__u32 active_gen;     /* 0 or 1; the only field a flip writes */
 	__u32 mode;           /* PW_MODE_AUDIT or PW_MODE_ENFORCE */
 	__u64 enforce_deadline_ns; /* CLOCK_MONOTONIC; 0 = none. Past it, enforce acts as audit */
 	__u32 unchecked_drop; /* bitmask of enum pw_reason, see above */
-	__u32 flags;          /* reserved, 0 */
-	__u64 reserved[4];
+	__u32 flags;          /* enum pw_config_flags */
+	/* flow table ages (seconds; 0 = the PW_DEFAULT_* value) */
+	__u32 flow_tcp_timeout_s; /* TCP and SCTP, idle */
+	__u32 flow_fin_timeout_s; /* TCP after a FIN */
+	__u32 flow_udp_timeout_s; /* UDP and ICMP echo, idle */
+	/* violation events (see struct pw_event) */
+	__u32 event_interval_s;   /* a persisting violating flow is reported again after this */
+	__u32 event_rate;         /* token bucket: events per second per CPU; 0 = no events */
+	__u32 event_burst;        /* token bucket depth */
+	__u64 reserved;
 };
 _Static_assert(sizeof(struct pw_config) == 56, "pw_config layout");
+
+#define PW_DEFAULT_FLOW_TCP_TIMEOUT_S 432000 /* 5 days, as conntrack */
+#define PW_DEFAULT_FLOW_FIN_TIMEOUT_S 120
+#define PW_DEFAULT_FLOW_UDP_TIMEOUT_S 120
+#define PW_DEFAULT_EVENT_INTERVAL_S 60
+#define PW_DEFAULT_EVENT_RATE 100
+#define PW_DEFAULT_EVENT_BURST 200
 
 /* ------------------------------------------------------------------ */
 /* Map: pw_gen (ARRAY, PW_NGEN entries) - per-generation scalars        */
@@ -407,6 +438,186 @@ static inline __u32 pw_counter_index(__u32 slot, __u32 verdict)
 {
 	return slot * PW_NVERDICT + verdict;
 }
+
+/*
+ * Map: pw_reasons (PERCPU_ARRAY, PW_NDIR * PW_NREASON entries of
+ * pw_counter).  Every frame a hook sees lands in exactly one reason of
+ * its direction.
+ */
+static inline __u32 pw_reason_index(__u32 dir, __u32 reason)
+{
+	return dir * PW_NREASON + reason;
+}
+
+/* ------------------------------------------------------------------ */
+/* Map: pw_flows (LRU_HASH) - flows the host opened or the policy let in */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A flow is keyed from the host's side: both directions of one flow have
+ * the same key, so a hook needs one lookup to learn whether a packet
+ * belongs to a known flow and which side opened it.  On ingress the local
+ * address is the destination, on egress the source.  A packet is a reply
+ * when its flow was opened from the other side: a flow opened on egress
+ * (PW_FLOW_OPENED) and a packet arriving, or a flow let in on ingress
+ * (PW_FLOW_INBOUND) and a packet leaving.  Since every field of the key
+ * is compared, a reply matches only the exact reversed 5-tuple.
+ *
+ * Which packets take part: TCP, UDP and SCTP (ports), and ICMP/ICMPv6
+ * echo, keyed by its identifier (lport = id, rport = 0): a request may
+ * open a flow, only an echo reply is ever taken as its reply.
+ */
+struct pw_flow_key {
+	__u32 local[4];  /* network order; IPv4 in local[0], the rest 0 */
+	__u32 remote[4];
+	__u16 lport;     /* host order */
+	__u16 rport;
+	__u8 proto;      /* IP protocol number */
+	__u8 family;     /* 4 or 6 */
+	__u8 dir;        /* pw_ev_seen only (enum pw_dir); 0 in pw_flows */
+	__u8 pad;
+};
+_Static_assert(sizeof(struct pw_flow_key) == 40, "pw_flow_key layout");
+
+enum pw_flow_origin {
+	PW_FLOW_OPENED = 1,  /* first seen leaving: the host opened it */
+	PW_FLOW_INBOUND = 2, /* first seen arriving, allowed or audited */
+};
+
+enum pw_flow_flags {
+	PW_FLOW_FIN = 1 << 0, /* a FIN was seen: the flow ages out after the fin timeout */
+};
+
+/*
+ * What a reply is counted under: the counter slot of the packet that
+ * opened the flow, with verdict PW_VERDICT_REPLY, so that replies show on
+ * the row of the rule that let the flow in (or out).  A flow opened on a
+ * port no rule names has no slot; its replies go to pw_unnamed under
+ * (flow direction, proto, role, port, REPLY).
+ */
+#define PW_SLOT_NONE 0xffffffffU
+
+struct pw_flow {
+	__u64 last_ns;  /* bpf_ktime_get_coarse_ns of the last packet (refreshed at most every PW_FLOW_REFRESH_NS) */
+	__u32 slot;     /* counter slot of the opening packet, or PW_SLOT_NONE */
+	__u16 role;     /* the remote side's role when the flow opened */
+	__u16 port;     /* the opening packet's destination port */
+	__u8 origin;    /* enum pw_flow_origin */
+	__u8 flags;     /* enum pw_flow_flags */
+	__u8 verdict;   /* of the opening packet: ALLOW or AUDIT */
+	__u8 pad[5];
+};
+_Static_assert(sizeof(struct pw_flow) == 24, "pw_flow layout");
+
+/* A flow's last_ns is rewritten at most this often (a shared cache line). */
+#define PW_FLOW_REFRESH_NS 1000000000ULL
+
+/* ------------------------------------------------------------------ */
+/* Map: pw_stats (PERCPU_ARRAY of __u64) - datapath housekeeping       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Flow table pressure: the LRU map evicts its least recently used entries
+ * when it is full, and says nothing.  User space derives evictions as
+ * inserts - closed - expired - entries now in the map.  An evicted flow's
+ * later packets are judged like new ones: a reply then is a violation.
+ */
+enum pw_stat {
+	PW_STAT_FLOW_INSERT = 0,      /* flows recorded */
+	PW_STAT_FLOW_INSERT_FAIL = 1, /* the update failed (out of memory): not recorded */
+	PW_STAT_FLOW_CLOSED = 2,      /* removed on a TCP RST */
+	PW_STAT_FLOW_EXPIRED = 3,     /* found past their age and removed */
+	PW_STAT_EVENT_SENT = 4,       /* events in the ring buffer */
+	PW_STAT_EVENT_RATE_LIMITED = 5, /* not sent: the token bucket was empty */
+	PW_STAT_EVENT_LOST = 6,       /* not sent: the ring buffer was full */
+	PW_STAT_EVENT_REPEAT = 7,     /* violations of a flow reported less than event_interval_s ago */
+	PW_STAT_SHADOW_FULL = 8,      /* verdict differences pw_shadow had no room for */
+	PW_NSTAT = 9,
+};
+
+/* ------------------------------------------------------------------ */
+/* Violation events: pw_events (RINGBUF), pw_ev_seen, pw_tbucket        */
+/* ------------------------------------------------------------------ */
+
+enum pw_event_kind {
+	PW_EVENT_NOT_ALLOWED = 1, /* a rule names the port, not for this role */
+	PW_EVENT_UNNAMED_PORT = 2, /* no rule names the port */
+	PW_EVENT_LOOPBACK = 3,    /* a loopback-only port, reached from the wire */
+};
+
+/*
+ * One record per violating flow (pw_ev_seen remembers which flows were
+ * reported, per direction, keyed like pw_flows with .dir set), again
+ * every event_interval_s while it persists, within a per-CPU token bucket.
+ */
+struct pw_event {
+	__u64 ts_ns;     /* bpf_ktime_get_ns: CLOCK_MONOTONIC */
+	__u32 ifindex;
+	__u8 dir;        /* enum pw_dir */
+	__u8 family;     /* 4 or 6 */
+	__u8 proto;      /* IP protocol number */
+	__u8 verdict;    /* PW_VERDICT_AUDIT or PW_VERDICT_DROP */
+	__u32 saddr[4];  /* network order; IPv4 in [0] */
+	__u32 daddr[4];
+	__u16 sport;     /* host order; ICMP echo: the identifier */
+	__u16 dport;     /* host order; ICMP: the type */
+	__u16 role;      /* source role on ingress, destination role on egress */
+	__u16 rule_id;   /* the rule naming the port; 0 for PW_EVENT_UNNAMED_PORT */
+	__u8 kind;       /* enum pw_event_kind */
+	__u8 tcp_flags;  /* TCP flags byte (a stray ACK shows as 0x10), else 0 */
+	__u16 pad;
+	__u32 repeats;   /* violating packets of this flow since its previous event */
+};
+_Static_assert(sizeof(struct pw_event) == 64, "pw_event layout");
+
+struct pw_ev_seen {
+	__u64 last_ns;   /* when the flow was last reported */
+	__u64 repeats;   /* violating packets since */
+};
+_Static_assert(sizeof(struct pw_ev_seen) == 16, "pw_ev_seen layout");
+
+/* pw_tbucket (PERCPU_ARRAY, 1 entry): tokens are counted in 1e-9 events */
+struct pw_tbucket {
+	__u64 tokens;
+	__u64 last_ns;
+};
+_Static_assert(sizeof(struct pw_tbucket) == 16, "pw_tbucket layout");
+
+#define PW_TOKEN 1000000000ULL
+
+/* ------------------------------------------------------------------ */
+/* Map: pw_samples (LRU_HASH) - addresses seen violating, per counter   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Keyed by a pw_counter_key with port_lo == port_hi == the destination
+ * port and verdict 0; written when an event is sent, so that `suggest`
+ * can name sample addresses without a reader having run.
+ */
+#define PW_SAMPLE_ADDRS 4
+
+struct pw_sample {
+	__u32 addr[PW_SAMPLE_ADDRS][4]; /* source on ingress, destination on egress */
+	__u8 family[PW_SAMPLE_ADDRS];   /* 4 or 6; 0 = empty */
+	__u32 next;                     /* where the next new address goes (mod PW_SAMPLE_ADDRS) */
+};
+_Static_assert(sizeof(struct pw_sample) == 72, "pw_sample layout");
+
+/* ------------------------------------------------------------------ */
+/* Map: pw_shadow (PERCPU_HASH) - where a shadow policy would differ    */
+/* ------------------------------------------------------------------ */
+
+struct pw_shadow_key {
+	__u8 dir;            /* enum pw_dir */
+	__u8 proto;          /* IP protocol number */
+	__u16 role;          /* role in the running policy */
+	__u16 shadow_role;   /* role in the shadow policy */
+	__u16 port;          /* destination port (ICMP: type) */
+	__u8 verdict;        /* running policy's verdict */
+	__u8 shadow_verdict; /* shadow policy's verdict */
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct pw_shadow_key) == 12, "pw_shadow_key layout");
 
 /* ------------------------------------------------------------------ */
 /* Map: pw_role_names (ARRAY, role_cap entries) - stable role ids        */

@@ -884,6 +884,7 @@ static int load_fill(struct load_ctx *x)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.mode = x->req->st->mode;
 	cfg.unchecked_drop = PW_UNCHECKED_DROP_DEFAULT;
+	pw_config_defaults(&cfg);
 	err = pw_maps_set_config(&x->maps, &cfg);
 	if (err)
 		goto fail;

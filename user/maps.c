@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -57,6 +58,8 @@ void pw_caps_default(struct pw_caps *caps)
 	caps->v6_cap = PW_DEFAULT_V6_CAP;
 	caps->slot_cap = PW_DEFAULT_SLOT_CAP;
 	caps->unnamed_cap = PW_DEFAULT_UNNAMED_CAP;
+	caps->flow_cap = PW_DEFAULT_FLOW_CAP;
+	caps->event_ring = PW_DEFAULT_EVENT_RING;
 }
 
 /* What one generation of @c needs. */
@@ -68,6 +71,8 @@ static void pw_caps_need(const struct pw_compiled *c, struct pw_caps *need)
 	need->v6_cap = c->info.v6_nbuckets;
 	need->slot_cap = c->nslots;
 	need->unnamed_cap = 0;
+	need->flow_cap = 0;   /* traffic decides, not the policy */
+	need->event_ring = 0;
 }
 
 /* One capacity: its name, where it lives in struct pw_caps, its range. */
@@ -86,6 +91,9 @@ static const struct pw_cap_desc pw_cap_descs[] = {
 	{ "slot_cap", offsetof(struct pw_caps, slot_cap), PW_CAP_SLOT_MAX },
 	{ "unnamed_cap", offsetof(struct pw_caps, unnamed_cap),
 	  PW_CAP_UNNAMED_MAX },
+	{ "flow_cap", offsetof(struct pw_caps, flow_cap), PW_CAP_FLOW_MAX },
+	{ "event_ring", offsetof(struct pw_caps, event_ring),
+	  PW_CAP_EVENT_RING_MAX },
 };
 
 #define PW_NCAPS (sizeof(pw_cap_descs) / sizeof(pw_cap_descs[0]))
@@ -136,6 +144,13 @@ static int pw_caps_valid(const struct pw_caps *caps)
 			return pw_fail(-EINVAL, "%s %u is out of range 1..%u",
 				       d->name, v, d->max);
 	}
+	/* the kernel's rule for a ring buffer's size */
+	if (caps->event_ring < PW_CAP_EVENT_RING_MIN ||
+	    (caps->event_ring & (caps->event_ring - 1)))
+		return pw_fail(-EINVAL,
+			       "event_ring %u is not a power of two of at "
+			       "least %u bytes",
+			       caps->event_ring, PW_CAP_EVENT_RING_MIN);
 	return 0;
 }
 
@@ -180,7 +195,8 @@ struct pw_map_spec {
 enum {
 	PW_M_CONFIG, PW_M_GEN, PW_M_V4_TBL16, PW_M_V4_TBL8, PW_M_V6,
 	PW_M_PORTS, PW_M_RULES, PW_M_COUNTERS, PW_M_SLOTS, PW_M_UNNAMED,
-	PW_M_REASONS, PW_M_ROLE_NAMES, PW_NMAPS,
+	PW_M_REASONS, PW_M_ROLE_NAMES, PW_M_FLOWS, PW_M_STATS, PW_M_EVENTS,
+	PW_M_EV_SEEN, PW_M_TBUCKET, PW_M_SAMPLES, PW_M_SHADOW, PW_NMAPS,
 };
 
 static void pw_map_specs(const struct pw_caps *caps,
@@ -218,10 +234,32 @@ static void pw_map_specs(const struct pw_caps *caps,
 		caps->unnamed_cap };
 	spec[PW_M_REASONS] = (struct pw_map_spec){
 		"pw_reasons", BPF_MAP_TYPE_PERCPU_ARRAY, U4,
-		sizeof(struct pw_counter), PW_NREASON };
+		sizeof(struct pw_counter), PW_NDIR * PW_NREASON };
 	spec[PW_M_ROLE_NAMES] = (struct pw_map_spec){
 		"pw_role_names", A, U4, sizeof(struct pw_role_name),
 		caps->role_cap };
+	spec[PW_M_FLOWS] = (struct pw_map_spec){
+		"pw_flows", BPF_MAP_TYPE_LRU_HASH, sizeof(struct pw_flow_key),
+		sizeof(struct pw_flow), caps->flow_cap };
+	spec[PW_M_STATS] = (struct pw_map_spec){
+		"pw_stats", BPF_MAP_TYPE_PERCPU_ARRAY, U4, sizeof(__u64),
+		PW_NSTAT };
+	spec[PW_M_EVENTS] = (struct pw_map_spec){
+		"pw_events", BPF_MAP_TYPE_RINGBUF, 0, 0, caps->event_ring };
+	spec[PW_M_EV_SEEN] = (struct pw_map_spec){
+		"pw_ev_seen", BPF_MAP_TYPE_LRU_HASH, sizeof(struct pw_flow_key),
+		sizeof(struct pw_ev_seen), PW_DEFAULT_EV_SEEN_CAP };
+	spec[PW_M_TBUCKET] = (struct pw_map_spec){
+		"pw_tbucket", BPF_MAP_TYPE_PERCPU_ARRAY, U4,
+		sizeof(struct pw_tbucket), 1 };
+	spec[PW_M_SAMPLES] = (struct pw_map_spec){
+		"pw_samples", BPF_MAP_TYPE_LRU_HASH,
+		sizeof(struct pw_counter_key), sizeof(struct pw_sample),
+		PW_DEFAULT_SAMPLE_CAP };
+	spec[PW_M_SHADOW] = (struct pw_map_spec){
+		"pw_shadow", BPF_MAP_TYPE_PERCPU_HASH,
+		sizeof(struct pw_shadow_key), sizeof(struct pw_counter),
+		PW_DEFAULT_SHADOW_CAP };
 }
 
 static struct bpf_map *pw_skel_map(struct portwarden *skel, int which)
@@ -239,6 +277,13 @@ static struct bpf_map *pw_skel_map(struct portwarden *skel, int which)
 	case PW_M_UNNAMED: return skel->maps.pw_unnamed;
 	case PW_M_REASONS: return skel->maps.pw_reasons;
 	case PW_M_ROLE_NAMES: return skel->maps.pw_role_names;
+	case PW_M_FLOWS: return skel->maps.pw_flows;
+	case PW_M_STATS: return skel->maps.pw_stats;
+	case PW_M_EVENTS: return skel->maps.pw_events;
+	case PW_M_EV_SEEN: return skel->maps.pw_ev_seen;
+	case PW_M_TBUCKET: return skel->maps.pw_tbucket;
+	case PW_M_SAMPLES: return skel->maps.pw_samples;
+	case PW_M_SHADOW: return skel->maps.pw_shadow;
 	}
 	return NULL;
 }
@@ -248,7 +293,9 @@ static int *pw_maps_fd(struct pw_maps *m, int which)
 	int *fds[PW_NMAPS] = {
 		&m->config, &m->gen, &m->v4_tbl16, &m->v4_tbl8, &m->v6,
 		&m->ports, &m->rules, &m->counters, &m->slots, &m->unnamed,
-		&m->reasons, &m->role_names,
+		&m->reasons, &m->role_names, &m->flows, &m->stats,
+		&m->events, &m->ev_seen, &m->tbucket, &m->samples,
+		&m->shadow,
 	};
 
 	return fds[which];
@@ -349,11 +396,12 @@ static int pw_caps_from_fds(const struct pw_maps *m, struct pw_caps *caps)
 		{ m->role_names, "pw_role_names" }, { m->rules, "pw_rules" },
 		{ m->v4_tbl8, "pw_v4_tbl8" }, { m->v6, "pw_v6" },
 		{ m->slots, "pw_slots" }, { m->unnamed, "pw_unnamed" },
+		{ m->flows, "pw_flows" }, { m->events, "pw_events" },
 	};
-	__u32 entries[6], per_seg;
+	__u32 entries[8], per_seg;
 	size_t i;
 
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < 8; i++) {
 		struct bpf_map_info info;
 		__u32 len = sizeof(info);
 		int err;
@@ -372,6 +420,8 @@ static int pw_caps_from_fds(const struct pw_maps *m, struct pw_caps *caps)
 	caps->v6_cap = entries[3] / PW_NGEN;
 	caps->slot_cap = entries[4];
 	caps->unnamed_cap = entries[5];
+	caps->flow_cap = entries[6];
+	caps->event_ring = entries[7];
 	return pw_caps_valid(caps);
 }
 
@@ -901,10 +951,27 @@ int pw_maps_foreach_unnamed(const struct pw_maps *m, pw_unnamed_cb cb,
 	return err;
 }
 
+/* Delete every key of hash map @fd. */
+static int pw_hash_empty(const struct pw_maps *m, int fd, const char *name,
+			 size_t key_size)
+{
+	void *keys = NULL;
+	__u32 n = 0;
+	int err;
+
+	err = pw_hash_keys(fd, key_size, NULL, NULL, &keys, &n, NULL);
+	if (err)
+		return pw_fail(err, "%s: listing keys: %s", name,
+			       strerror(-err));
+	err = pw_hash_delete(m, fd, keys, key_size, n);
+	free(keys);
+	if (err)
+		return pw_fail(err, "%s: deleting: %s", name, strerror(-err));
+	return 0;
+}
+
 int pw_maps_reset_counters(const struct pw_maps *m)
 {
-	struct pw_counter_key *keys = NULL;
-	__u32 n = 0;
 	int err;
 
 	err = pw_array_write(m, m->counters, "pw_counters", 0, NULL,
@@ -912,18 +979,264 @@ int pw_maps_reset_counters(const struct pw_maps *m)
 			     sizeof(struct pw_counter), true);
 	if (err)
 		return err;
-	err = pw_array_write(m, m->reasons, "pw_reasons", 0, NULL, PW_NREASON,
-			     sizeof(struct pw_counter), true);
+	err = pw_array_write(m, m->reasons, "pw_reasons", 0, NULL,
+			     PW_NDIR * PW_NREASON, sizeof(struct pw_counter),
+			     true);
 	if (err)
 		return err;
-	err = pw_hash_keys(m->unnamed, sizeof(*keys), NULL, NULL,
-			   (void **)&keys, &n, NULL);
+	err = pw_hash_empty(m, m->unnamed, "pw_unnamed",
+			    sizeof(struct pw_counter_key));
 	if (err)
-		return pw_fail(err, "pw_unnamed: listing keys: %s",
+		return err;
+	return pw_hash_empty(m, m->samples, "pw_samples",
+			     sizeof(struct pw_counter_key));
+}
+
+int pw_maps_reset_shadow(const struct pw_maps *m)
+{
+	return pw_hash_empty(m, m->shadow, "pw_shadow",
+			     sizeof(struct pw_shadow_key));
+}
+
+int pw_maps_reset_flows(const struct pw_maps *m)
+{
+	int err = pw_hash_empty(m, m->flows, "pw_flows",
+				sizeof(struct pw_flow_key));
+
+	if (err)
+		return err;
+	return pw_hash_empty(m, m->ev_seen, "pw_ev_seen",
+			     sizeof(struct pw_flow_key));
+}
+
+/* ------------------------------------------------- flows and events -- */
+
+static const char *const pw_stat_names[PW_NSTAT] = {
+	[PW_STAT_FLOW_INSERT] = "flow_insert",
+	[PW_STAT_FLOW_INSERT_FAIL] = "flow_insert_fail",
+	[PW_STAT_FLOW_CLOSED] = "flow_closed",
+	[PW_STAT_FLOW_EXPIRED] = "flow_expired",
+	[PW_STAT_EVENT_SENT] = "event_sent",
+	[PW_STAT_EVENT_RATE_LIMITED] = "event_rate_limited",
+	[PW_STAT_EVENT_LOST] = "event_lost",
+	[PW_STAT_EVENT_REPEAT] = "event_repeat",
+	[PW_STAT_SHADOW_FULL] = "shadow_full",
+};
+
+const char *pw_stat_name(__u32 stat)
+{
+	return stat < PW_NSTAT ? pw_stat_names[stat] : "?";
+}
+
+int pw_maps_read_stats(const struct pw_maps *m, __u64 out[PW_NSTAT])
+{
+	__u64 *v;
+	__u32 i;
+	int cpu, err = 0;
+
+	v = calloc(m->ncpus, sizeof(*v));
+	if (!v)
+		return pw_fail(-ENOMEM, "pw_stats: out of memory");
+	for (i = 0; i < PW_NSTAT && !err; i++) {
+		err = bpf_map_lookup_elem(m->stats, &i, v);
+		if (err) {
+			err = pw_fail(err, "pw_stats[%u]: %s", i,
+				      strerror(-err));
+			break;
+		}
+		out[i] = 0;
+		for (cpu = 0; cpu < m->ncpus; cpu++)
+			out[i] += v[cpu];
+	}
+	free(v);
+	return err;
+}
+
+void pw_config_defaults(struct pw_config *cfg)
+{
+	cfg->flow_tcp_timeout_s = PW_DEFAULT_FLOW_TCP_TIMEOUT_S;
+	cfg->flow_fin_timeout_s = PW_DEFAULT_FLOW_FIN_TIMEOUT_S;
+	cfg->flow_udp_timeout_s = PW_DEFAULT_FLOW_UDP_TIMEOUT_S;
+	cfg->event_interval_s = PW_DEFAULT_EVENT_INTERVAL_S;
+	cfg->event_rate = PW_DEFAULT_EVENT_RATE;
+	cfg->event_burst = PW_DEFAULT_EVENT_BURST;
+}
+
+/* Same arithmetic as pw_flow_timeout() in bpf/portwarden.bpf.c. */
+__u64 pw_flow_timeout_ns(const struct pw_config *cfg, const struct pw_flow *f,
+			 __u8 proto)
+{
+	__u32 s;
+
+	if (proto == PW_IPPROTO_TCP && (f->flags & PW_FLOW_FIN))
+		s = cfg->flow_fin_timeout_s ?: PW_DEFAULT_FLOW_FIN_TIMEOUT_S;
+	else if (proto == PW_IPPROTO_TCP || proto == PW_IPPROTO_SCTP)
+		s = cfg->flow_tcp_timeout_s ?: PW_DEFAULT_FLOW_TCP_TIMEOUT_S;
+	else
+		s = cfg->flow_udp_timeout_s ?: PW_DEFAULT_FLOW_UDP_TIMEOUT_S;
+	return (__u64)s * 1000000000ULL;
+}
+
+/*
+ * Walk a hash map: keys first (the datapath keeps changing it while we
+ * read), then each value; a key gone in between is skipped.  @value_size
+ * is per CPU for per-CPU maps, whose values come as @ncpus copies.
+ */
+static int pw_hash_walk(const struct pw_maps *m, int fd, const char *name,
+			size_t key_size, size_t value_size, bool percpu,
+			int (*visit)(const void *key, const void *value,
+				     void *arg),
+			void *arg)
+{
+	void *keys = NULL, *value;
+	__u32 n = 0, i;
+	int err;
+
+	err = pw_hash_keys(fd, key_size, NULL, NULL, &keys, &n, NULL);
+	if (err)
+		return pw_fail(err, "%s: listing keys: %s", name,
 			       strerror(-err));
-	err = pw_hash_delete(m, m->unnamed, keys, sizeof(*keys), n);
+	value = calloc(1, pw_stride(m, value_size, percpu));
+	if (!value) {
+		free(keys);
+		return pw_fail(-ENOMEM, "%s: out of memory", name);
+	}
+	for (i = 0; i < n; i++) {
+		const void *key = (const char *)keys + (size_t)i * key_size;
+
+		err = bpf_map_lookup_elem(fd, key, value);
+		if (err == -ENOENT)
+			continue;
+		if (err) {
+			err = pw_fail(err, "%s: %s", name, strerror(-err));
+			break;
+		}
+		err = visit(key, value, arg);
+		if (err)
+			break;
+	}
+	free(value);
 	free(keys);
+	return err;
+}
+
+struct pw_walk_ctx {
+	const struct pw_maps *m;
+	void *cb;
+	void *arg;
+};
+
+static int pw_visit_flow(const void *key, const void *value, void *arg)
+{
+	struct pw_walk_ctx *w = arg;
+
+	return ((pw_flow_cb)w->cb)(key, value, w->arg);
+}
+
+int pw_maps_foreach_flow(const struct pw_maps *m, pw_flow_cb cb, void *arg)
+{
+	struct pw_walk_ctx w = { m, (void *)cb, arg };
+
+	return pw_hash_walk(m, m->flows, "pw_flows",
+			    sizeof(struct pw_flow_key), sizeof(struct pw_flow),
+			    false, pw_visit_flow, &w);
+}
+
+static int pw_visit_sample(const void *key, const void *value, void *arg)
+{
+	struct pw_walk_ctx *w = arg;
+
+	return ((pw_sample_cb)w->cb)(key, value, w->arg);
+}
+
+int pw_maps_foreach_sample(const struct pw_maps *m, pw_sample_cb cb,
+			   void *arg)
+{
+	struct pw_walk_ctx w = { m, (void *)cb, arg };
+
+	return pw_hash_walk(m, m->samples, "pw_samples",
+			    sizeof(struct pw_counter_key),
+			    sizeof(struct pw_sample), false, pw_visit_sample,
+			    &w);
+}
+
+static int pw_visit_shadow(const void *key, const void *value, void *arg)
+{
+	struct pw_walk_ctx *w = arg;
+	const struct pw_counter *v = value;
+	struct pw_counter sum = { 0 };
+	int cpu;
+
+	for (cpu = 0; cpu < w->m->ncpus; cpu++) {
+		sum.packets += v[cpu].packets;
+		sum.bytes += v[cpu].bytes;
+	}
+	return ((pw_shadow_cb)w->cb)(key, &sum, w->arg);
+}
+
+int pw_maps_foreach_shadow(const struct pw_maps *m, pw_shadow_cb cb,
+			   void *arg)
+{
+	struct pw_walk_ctx w = { m, (void *)cb, arg };
+
+	return pw_hash_walk(m, m->shadow, "pw_shadow",
+			    sizeof(struct pw_shadow_key),
+			    sizeof(struct pw_counter), true, pw_visit_shadow,
+			    &w);
+}
+
+struct pw_usage_ctx {
+	struct pw_flow_usage *u;
+	struct pw_config cfg;
+	__u64 now;
+};
+
+static int pw_count_flow(const struct pw_flow_key *key,
+			 const struct pw_flow *f, void *arg)
+{
+	struct pw_usage_ctx *c = arg;
+
+	c->u->entries++;
+	if (c->now - f->last_ns > pw_flow_timeout_ns(&c->cfg, f, key->proto))
+		return 0;
+	c->u->live++;
+	if (f->origin == PW_FLOW_OPENED)
+		c->u->opened++;
+	else
+		c->u->inbound++;
+	return 0;
+}
+
+int pw_maps_flow_usage(const struct pw_maps *m, __u64 now_ns,
+		       struct pw_flow_usage *u)
+{
+	struct pw_usage_ctx c = { .u = u, .now = now_ns };
+	__u64 st[PW_NSTAT], gone;
+	struct timespec ts;
+	int err;
+
+	memset(u, 0, sizeof(*u));
+	u->capacity = m->caps.flow_cap;
+	if (!c.now) {
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+		c.now = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	}
+	err = pw_maps_get_config(m, &c.cfg);
 	if (err)
-		return pw_fail(err, "pw_unnamed: deleting: %s", strerror(-err));
+		return err;
+	err = pw_maps_read_stats(m, st);
+	if (err)
+		return err;
+	err = pw_maps_foreach_flow(m, pw_count_flow, &c);
+	if (err)
+		return err;
+	u->inserted = st[PW_STAT_FLOW_INSERT];
+	u->closed = st[PW_STAT_FLOW_CLOSED];
+	u->expired = st[PW_STAT_FLOW_EXPIRED];
+	u->insert_failed = st[PW_STAT_FLOW_INSERT_FAIL];
+	gone = u->closed + u->expired + u->entries;
+	/* counters and the walk are not one snapshot: never below 0 */
+	u->evicted = u->inserted > gone ? u->inserted - gone : 0;
+	u->full = u->entries >= u->capacity;
 	return 0;
 }

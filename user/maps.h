@@ -48,6 +48,8 @@ struct pw_caps {
 	__u32 v6_cap;       /* pw_v6 buckets per generation (3 prefixes each) */
 	__u32 slot_cap;     /* counter slots (pw_slots; pw_counters x4) */
 	__u32 unnamed_cap;  /* distinct keys in pw_unnamed */
+	__u32 flow_cap;     /* pw_flows entries (LRU: the oldest go when full) */
+	__u32 event_ring;   /* pw_events bytes: a power of two, >= one page */
 };
 
 /* Hard limits of the layout (ids are __u16 in the tables, indexes __u32). */
@@ -56,6 +58,9 @@ struct pw_caps {
 #define PW_CAP_V6_MAX PW_V6_MAX_BUCKETS
 #define PW_CAP_SLOT_MAX (1U << 24)
 #define PW_CAP_UNNAMED_MAX (1U << 24)
+#define PW_CAP_FLOW_MAX (1U << 24)
+#define PW_CAP_EVENT_RING_MIN 4096U
+#define PW_CAP_EVENT_RING_MAX (1U << 30)
 
 /* The PW_DEFAULT_* capacities of portwarden.h. */
 void pw_caps_default(struct pw_caps *caps);
@@ -84,7 +89,8 @@ int pw_skel_configure(struct portwarden *skel, const struct pw_caps *caps);
 /* File descriptors of the maps of one loaded program, and their layout. */
 struct pw_maps {
 	int config, gen, v4_tbl16, v4_tbl8, v6, ports, rules, counters, slots,
-		unnamed, reasons, role_names;
+		unnamed, reasons, role_names, flows, stats, events, ev_seen,
+		tbucket, samples, shadow;
 	struct pw_caps caps;
 	int ncpus;     /* possible CPUs: per-CPU values come in this many */
 	bool no_batch; /* tests: force per-element updates */
@@ -148,12 +154,75 @@ int pw_maps_read_role_name(const struct pw_maps *m, __u32 role,
 
 /*
  * Counters, summed over all possible CPUs.  @index is
- * pw_counter_index(slot, verdict); @reason an enum pw_reason.
+ * pw_counter_index(slot, verdict); @reason is pw_reason_index(dir,
+ * reason), which for ingress is the enum pw_reason itself.
  */
 int pw_maps_read_counter(const struct pw_maps *m, __u32 index,
 			 struct pw_counter *sum);
 int pw_maps_read_reason(const struct pw_maps *m, __u32 reason,
 			struct pw_counter *sum);
+
+/* pw_stats, summed over all possible CPUs, into @out[PW_NSTAT]. */
+int pw_maps_read_stats(const struct pw_maps *m, __u64 out[PW_NSTAT]);
+
+/* Name of an enum pw_stat ("flow_insert", ...), "?" when out of range. */
+const char *pw_stat_name(__u32 stat);
+
+/*
+ * How full the flow table is.  @entries counts every key in pw_flows,
+ * @live those not past their age at @now_ns (CLOCK_MONOTONIC_COARSE, the
+ * datapath's clock for flows; 0: read it here).  @evicted is what the LRU
+ * map dropped to make room: inserts - closed - expired - entries (the
+ * kernel does not count it).  @full: entries reached the capacity.
+ */
+struct pw_flow_usage {
+	__u32 capacity;
+	__u32 entries;
+	__u32 live;
+	__u32 opened;  /* live flows the host opened (egress first) */
+	__u32 inbound; /* live flows let in on ingress */
+	__u64 inserted, closed, expired, insert_failed, evicted;
+	bool full;
+};
+int pw_maps_flow_usage(const struct pw_maps *m, __u64 now_ns,
+		       struct pw_flow_usage *u);
+
+/* Idle age of flow @f (protocol @proto) after which it is gone, in ns,
+ * as the datapath computes it under @cfg. */
+__u64 pw_flow_timeout_ns(const struct pw_config *cfg, const struct pw_flow *f,
+			 __u8 proto);
+
+/*
+ * Call @cb for every entry of pw_flows, pw_samples or pw_shadow (the last
+ * summed over CPUs).  A non-zero return from @cb stops the walk and is
+ * returned.  Entries may come and go meanwhile: a key gone between the
+ * listing and the read is skipped.
+ */
+typedef int (*pw_flow_cb)(const struct pw_flow_key *key,
+			  const struct pw_flow *flow, void *arg);
+int pw_maps_foreach_flow(const struct pw_maps *m, pw_flow_cb cb, void *arg);
+
+typedef int (*pw_sample_cb)(const struct pw_counter_key *key,
+			    const struct pw_sample *sample, void *arg);
+int pw_maps_foreach_sample(const struct pw_maps *m, pw_sample_cb cb,
+			   void *arg);
+
+typedef int (*pw_shadow_cb)(const struct pw_shadow_key *key,
+			    const struct pw_counter *sum, void *arg);
+int pw_maps_foreach_shadow(const struct pw_maps *m, pw_shadow_cb cb,
+			   void *arg);
+
+/* Empty pw_shadow (a new shadow policy starts from zero). */
+int pw_maps_reset_shadow(const struct pw_maps *m);
+
+/* Empty pw_flows and pw_ev_seen (tests; an operator never needs it). */
+int pw_maps_reset_flows(const struct pw_maps *m);
+
+/*
+ * pw_config fields that a loader sets to their defaults: flow ages and
+ * event rate limits (see portwarden.h).  Leaves the rest alone.
+ */
+void pw_config_defaults(struct pw_config *cfg);
 
 /*
  * Call @cb for every pw_unnamed key with its summed counter.  A non-zero
@@ -164,7 +233,8 @@ typedef int (*pw_unnamed_cb)(const struct pw_counter_key *key,
 int pw_maps_foreach_unnamed(const struct pw_maps *m, pw_unnamed_cb cb,
 			    void *arg);
 
-/* Zero pw_counters and pw_reasons, empty pw_unnamed. */
+/* Zero pw_counters and pw_reasons, empty pw_unnamed and pw_samples.
+ * pw_stats stays: the flow table's eviction count is derived from it. */
 int pw_maps_reset_counters(const struct pw_maps *m);
 
 /* Message of the last failure in this thread ("" when none was left). */
