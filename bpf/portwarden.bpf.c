@@ -476,41 +476,47 @@ static __always_inline __u32 pw_peer_role(__u32 gen, __u32 dir,
 	return pw_role_v6(gen, lo, hi);
 }
 
-/* Segment of the destination port, PW_SEG_NONE when no rule names it. */
-static __always_inline __u32 pw_segment(__u32 gen, __u32 dir,
-					const struct pw_hdrs *h)
+/*
+ * The rule entry of (@role, @port) for protocol @proto_idx in direction
+ * @dir, NULL when no rule names the port (or the protocol is not parsed).
+ */
+static __always_inline const struct pw_rule_entry *
+pw_entry_of(__u32 gen, __u32 dir, __u32 proto_idx, __u32 port, __u32 role)
 {
 	const struct pw_port_row *row;
-	__u32 idx;
+	__u32 idx, seg;
 
-	if (h->proto_idx >= PW_NPROTO)
-		return PW_SEG_NONE;
-	idx = pw_port_row_index(gen, dir, h->proto_idx, h->dport);
+	if (proto_idx >= PW_NPROTO)
+		return NULL;
+	idx = pw_port_row_index(gen, dir, proto_idx, port);
 	row = bpf_map_lookup_elem(&pw_ports, &idx);
 	if (!row)
-		return PW_SEG_NONE;
-	return row->seg[h->dport % PW_PORTS_PER_ROW];
+		return NULL;
+	seg = row->seg[port % PW_PORTS_PER_ROW];
+	if (seg == PW_SEG_NONE)
+		return NULL;
+	idx = pw_rule_index(gen, dir, pw_seg_cap, pw_role_cap, seg, role);
+	return bpf_map_lookup_elem(&pw_rules, &idx);
 }
 
-/* Steps 7-9 of the spec without the counting: generation @gen's verdict. */
-static __always_inline void pw_judge(const struct pw_config *cfg, __u32 gen,
-				     __u32 dir, const struct pw_hdrs *h,
-				     struct pw_judgement *j)
+/*
+ * Steps 8-9 of the spec without the counting: generation @gen's verdict
+ * for a packet from (ingress) or to (egress) a peer of role @role.
+ */
+static __always_inline void pw_judge_role(const struct pw_config *cfg,
+					  __u32 gen, __u32 dir,
+					  const struct pw_hdrs *h, __u32 role,
+					  struct pw_judgement *j)
 {
-	const struct pw_rule_entry *entry = NULL;
-	__u32 seg, idx, mode = PW_MODE_HOST;
+	const struct pw_rule_entry *entry;
+	__u32 mode = PW_MODE_HOST;
 
-	j->role = pw_peer_role(gen, dir, h);
+	j->role = role;
 	j->slot = PW_SLOT_NONE;
 	j->rule_id = PW_RULE_NONE;
 	j->kind = PW_EVENT_UNNAMED_PORT;
 
-	seg = pw_segment(gen, dir, h);
-	if (seg != PW_SEG_NONE) {
-		idx = pw_rule_index(gen, dir, pw_seg_cap, pw_role_cap, seg,
-				    j->role);
-		entry = bpf_map_lookup_elem(&pw_rules, &idx);
-	}
+	entry = pw_entry_of(gen, dir, h->proto_idx, h->dport, role);
 	if (entry) {
 		if (entry->flags & PW_ENTRY_ALLOW) {
 			j->verdict = PW_VERDICT_ALLOW;
@@ -529,6 +535,14 @@ static __always_inline void pw_judge(const struct pw_config *cfg, __u32 gen,
 	/* a violation: the rule's mode, or for an unnamed port the host's */
 	j->verdict = pw_enforcing_dir(cfg, dir, mode) ? PW_VERDICT_DROP :
 							PW_VERDICT_AUDIT;
+}
+
+/* Steps 7-9: the peer's role, then the verdict. */
+static __always_inline void pw_judge(const struct pw_config *cfg, __u32 gen,
+				     __u32 dir, const struct pw_hdrs *h,
+				     struct pw_judgement *j)
+{
+	pw_judge_role(cfg, gen, dir, h, pw_peer_role(gen, dir, h), j);
 }
 
 /*
@@ -591,7 +605,9 @@ static __always_inline int pw_count_judgement(__u32 dir,
 /* ------------------------------------------------------------ flows -- */
 
 #define PW_TCP_FIN 0x01
+#define PW_TCP_SYN 0x02
 #define PW_TCP_RST 0x04
+#define PW_TCP_ACK 0x10
 
 /*
  * The packet's flow key, seen from the host (see pw_flow_key).  Returns 1
@@ -919,15 +935,70 @@ static __always_inline void pw_shadow_judge(const struct pw_config *cfg,
 /* ------------------------------------------------------------ hooks -- */
 
 /*
- * A parsed packet in direction @dir: a reply of a known flow passes and
- * is counted as such; anything else is judged by the policy in force
- * (and the shadow policy, if any), counted, reported when it violates,
- * and recorded as a flow when it passes.  Returns 1 to drop; *reason is
- * the reason counter the packet goes to.
+ * Does the packet start a flow: a TCP SYN without ACK, an echo request?
+ * Only those are recorded when they arrive allowed: the rest of an allowed
+ * inbound flow costs no flow-table work at all, and its replies are known
+ * on egress by the entry the SYN made (or, for UDP and for flows older
+ * than the load, by pw_egress_reverse_allowed()).
  */
-static __always_inline int pw_handle(const struct pw_config *cfg, __u32 gen,
-				     __u32 dir, const struct pw_hdrs *h,
-				     __u32 len, __u32 ifindex, int *reason)
+static __always_inline int pw_opens_flow(const struct pw_hdrs *h)
+{
+	if (h->proto_idx == PW_P_TCP)
+		return (h->tcp_flags & (PW_TCP_SYN | PW_TCP_ACK)) == PW_TCP_SYN;
+	if (h->proto_idx == PW_P_ICMP || h->proto_idx == PW_P_ICMPV6)
+		return pw_is_echo_request(h->ip_proto, h->dport);
+	return 0;
+}
+
+/*
+ * The flow of @key, NULL when there is none or it has aged out (then it
+ * is removed here: nothing else sweeps the table).  *@now is the clock.
+ */
+static __always_inline struct pw_flow *pw_flow_find(const struct pw_config *cfg,
+						    const struct pw_flow_key *key,
+						    const struct pw_hdrs *h,
+						    __u64 *now)
+{
+	struct pw_flow *f = bpf_map_lookup_elem(&pw_flows, key);
+
+	if (!f)
+		return NULL;
+	*now = bpf_ktime_get_coarse_ns();
+	if (*now - f->last_ns <= pw_flow_timeout(cfg, f, h->ip_proto))
+		return f;
+	if (bpf_map_delete_elem(&pw_flows, key) == 0)
+		pw_stat(PW_STAT_FLOW_EXPIRED);
+	return NULL;
+}
+
+/* Count a judged packet (and the shadow's opinion); returns its reason. */
+static __always_inline int pw_account(const struct pw_config *cfg, __u32 gen,
+				      __u32 dir, const struct pw_hdrs *h,
+				      const struct pw_judgement *j, __u32 len,
+				      __u32 ifindex, struct pw_flow_key *key)
+{
+	if (cfg->flags & PW_CFG_SHADOW)
+		pw_shadow_judge(cfg, gen ^ 1, dir, h, j, len);
+	if (j->verdict != PW_VERDICT_ALLOW) {
+		/* the same key serves pw_ev_seen, with the direction in;
+		 * pw_flows keys have it 0 */
+		key->dir = dir;
+		pw_report(cfg, ifindex, dir, h, j, key);
+		key->dir = 0;
+	}
+	return pw_count_judgement(dir, h, j, len);
+}
+
+/*
+ * Ingress.  An allowed packet is counted and passes; only a SYN or an
+ * echo request is recorded.  A violation may still be the reply of a flow
+ * the host opened: that takes one lookup, on the violation path only.  An
+ * audited violation that passes is recorded, so that the host's answers
+ * count as replies rather than as egress violations too.
+ */
+static __always_inline int pw_ingress(const struct pw_config *cfg, __u32 gen,
+				      const struct pw_hdrs *h, __u32 len,
+				      __u32 ifindex, int *reason)
 {
 	struct pw_flow_key key = {};
 	struct pw_judgement j;
@@ -935,39 +1006,144 @@ static __always_inline int pw_handle(const struct pw_config *cfg, __u32 gen,
 	__u64 now = 0;
 	int tracked;
 
-	tracked = pw_flow_key_of(h, dir, &key);
-	if (tracked)
-		f = bpf_map_lookup_elem(&pw_flows, &key);
-	if (f) {
-		now = bpf_ktime_get_coarse_ns();
-		if (now - f->last_ns > pw_flow_timeout(cfg, f, h->ip_proto)) {
-			if (bpf_map_delete_elem(&pw_flows, &key) == 0)
-				pw_stat(PW_STAT_FLOW_EXPIRED);
-			f = NULL;
-		} else if (pw_flow_is_reply(f, dir, h)) {
-			*reason = pw_count_reply(f, h, len);
-			pw_flow_touch(f, &key, h, now);
-			return 0;
+	tracked = pw_flow_key_of(h, PW_DIR_INGRESS, &key);
+	pw_judge(cfg, gen, PW_DIR_INGRESS, h, &j);
+	if (j.verdict == PW_VERDICT_ALLOW) {
+		*reason = pw_account(cfg, gen, PW_DIR_INGRESS, h, &j, len,
+				     ifindex, &key);
+		if (tracked && pw_opens_flow(h)) {
+			f = pw_flow_find(cfg, &key, h, &now);
+			if (f)
+				pw_flow_touch(f, &key, h, now);
+			else
+				pw_flow_open(&key, PW_DIR_INGRESS, h, &j);
 		}
+		return 0;
 	}
 
-	pw_judge(cfg, gen, dir, h, &j);
-	if (cfg->flags & PW_CFG_SHADOW)
-		pw_shadow_judge(cfg, gen ^ 1, dir, h, &j, len);
-	*reason = pw_count_judgement(dir, h, &j, len);
-	if (j.verdict != PW_VERDICT_ALLOW) {
-		/* the same key serves pw_ev_seen, with the direction in;
-		 * pw_flows keys have it 0 */
-		key.dir = dir;
-		pw_report(cfg, ifindex, dir, h, &j, &key);
-		key.dir = 0;
+	if (tracked)
+		f = pw_flow_find(cfg, &key, h, &now);
+	if (f && pw_flow_is_reply(f, PW_DIR_INGRESS, h)) {
+		*reason = pw_count_reply(f, h, len);
+		pw_flow_touch(f, &key, h, now);
+		return 0;
 	}
+	*reason = pw_account(cfg, gen, PW_DIR_INGRESS, h, &j, len, ifindex,
+			     &key);
 	if (j.verdict == PW_VERDICT_DROP)
 		return 1;
 	if (f)
 		pw_flow_touch(f, &key, h, now);
 	else if (tracked)
-		pw_flow_open(&key, dir, h, &j);
+		pw_flow_open(&key, PW_DIR_INGRESS, h, &j);
+	return 0;
+}
+
+/*
+ * An egress packet with no flow that is not the start of one: would the
+ * packet it answers have been allowed in?  That packet came from the
+ * peer's port (our destination port) to our source port, or was the echo
+ * request this echo reply answers.  This is how replies of allowed UDP
+ * flows, and of flows older than the load (the host's own SSH session,
+ * say), are known; *@rj gets the ingress rule's slot and role, *@port
+ * the port (or ICMP type) that packet went to.
+ */
+static __always_inline int pw_egress_reverse_allowed(__u32 gen,
+						     const struct pw_hdrs *h,
+						     __u32 role,
+						     struct pw_judgement *rj,
+						     __u32 *port)
+{
+	const struct pw_rule_entry *entry;
+	__u32 in_port = h->sport;
+
+	if (h->proto_idx == PW_P_ICMP || h->proto_idx == PW_P_ICMPV6) {
+		if (!pw_is_echo_reply(h->ip_proto, h->dport))
+			return 0;
+		in_port = h->proto_idx == PW_P_ICMP ? PW_ICMP_ECHO_REQUEST :
+						      PW_ICMPV6_ECHO_REQUEST;
+	}
+	entry = pw_entry_of(gen, PW_DIR_INGRESS, h->proto_idx, in_port, role);
+	if (!entry || !(entry->flags & PW_ENTRY_ALLOW) ||
+	    (entry->flags & PW_ENTRY_LOOPBACK))
+		return 0;
+	rj->role = role;
+	rj->slot = entry->slot;
+	rj->rule_id = entry->rule_id;
+	rj->kind = 0;
+	rj->verdict = PW_VERDICT_ALLOW;
+	*port = in_port;
+	return 1;
+}
+
+/*
+ * Record the inbound flow that egress packet @h answers (allowed in by
+ * @rj's rule on @port) and count @h as its reply.  Returns the reason.
+ */
+static __always_inline int pw_flow_adopt(const struct pw_flow_key *key,
+					 const struct pw_hdrs *h,
+					 const struct pw_judgement *rj,
+					 __u32 port, __u32 len)
+{
+	struct pw_flow f = {
+		.last_ns = bpf_ktime_get_coarse_ns(),
+		.slot = rj->slot,
+		.role = rj->role,
+		.port = port,
+		.origin = PW_FLOW_INBOUND,
+		.verdict = PW_VERDICT_ALLOW,
+	};
+
+	if (!(h->tcp_flags & PW_TCP_RST)) {
+		if (bpf_map_update_elem(&pw_flows, key, &f, BPF_NOEXIST) == 0)
+			pw_stat(PW_STAT_FLOW_INSERT);
+		else
+			pw_stat(PW_STAT_FLOW_INSERT_FAIL);
+	}
+	return pw_count_reply(&f, h, len);
+}
+
+/*
+ * Egress.  Every packet the host sends looks its flow up: a reply of an
+ * inbound flow passes as such; anything else is judged by the egress
+ * rules and, when it leaves, recorded as a flow the host opened (at any
+ * point of a TCP connection, so that connections older than the load are
+ * picked up by the host's next packet).
+ */
+static __always_inline int pw_egress(const struct pw_config *cfg, __u32 gen,
+				     const struct pw_hdrs *h, __u32 len,
+				     __u32 ifindex, int *reason)
+{
+	struct pw_flow_key key = {};
+	struct pw_judgement j;
+	struct pw_flow *f = NULL;
+	__u64 now = 0;
+	__u32 role, port;
+	int tracked;
+
+	tracked = pw_flow_key_of(h, PW_DIR_EGRESS, &key);
+	if (tracked)
+		f = pw_flow_find(cfg, &key, h, &now);
+	if (f && pw_flow_is_reply(f, PW_DIR_EGRESS, h)) {
+		*reason = pw_count_reply(f, h, len);
+		pw_flow_touch(f, &key, h, now);
+		return 0;
+	}
+	role = pw_peer_role(gen, PW_DIR_EGRESS, h);
+	if (!f && tracked && !pw_opens_flow(h) &&
+	    pw_egress_reverse_allowed(gen, h, role, &j, &port)) {
+		*reason = pw_flow_adopt(&key, h, &j, port, len);
+		return 0;
+	}
+	pw_judge_role(cfg, gen, PW_DIR_EGRESS, h, role, &j);
+	*reason = pw_account(cfg, gen, PW_DIR_EGRESS, h, &j, len, ifindex,
+			     &key);
+	if (j.verdict == PW_VERDICT_DROP)
+		return 1;
+	if (f)
+		pw_flow_touch(f, &key, h, now);
+	else if (tracked)
+		pw_flow_open(&key, PW_DIR_EGRESS, h, &j);
 	return 0;
 }
 
@@ -1003,8 +1179,10 @@ static __always_inline int pw_frame(void *data, void *data_end, __u32 len,
 	gen = *(volatile __u32 *)&cfg->active_gen & 1;
 
 	reason = pw_parse_frame(data, data_end, &h);
-	if (reason == PW_REASON_CLASSIFIED)
-		drop = pw_handle(cfg, gen, dir, &h, len, ifindex, &reason);
+	if (reason == PW_REASON_CLASSIFIED && dir == PW_DIR_INGRESS)
+		drop = pw_ingress(cfg, gen, &h, len, ifindex, &reason);
+	else if (reason == PW_REASON_CLASSIFIED)
+		drop = pw_egress(cfg, gen, &h, len, ifindex, &reason);
 	else
 		drop = pw_unchecked_drop(cfg, dir, reason);
 
