@@ -442,6 +442,7 @@ static __always_inline void pw_stat(__u32 which)
  * violation, the rule that names the port and what kind it is.
  */
 struct pw_judgement {
+	__u32 dir;
 	__u32 role;
 	__u32 verdict;
 	__u32 slot;
@@ -511,6 +512,7 @@ static __always_inline void pw_judge_role(const struct pw_config *cfg,
 	const struct pw_rule_entry *entry;
 	__u32 mode = PW_MODE_HOST;
 
+	j->dir = dir;
 	j->role = role;
 	j->slot = PW_SLOT_NONE;
 	j->rule_id = PW_RULE_NONE;
@@ -825,23 +827,30 @@ static __always_inline void pw_sample_add(__u32 dir, const struct pw_hdrs *h,
 }
 
 /*
+ * A global function, like pw_role_v6 and for the same reason: checked
+ * once on its own, the violation path's branches no longer multiply the
+ * paths of the rest of the program.
+ *
  * A violation: send an event if its flow was not reported within
  * event_interval_s and the token bucket allows, and keep a sample of the
  * peer's address.  @k is the packet's flow key with .dir set: pw_ev_seen
  * keeps the two directions of a flow apart.
  */
-static __always_inline void pw_report(const struct pw_config *cfg,
-				      __u32 ifindex, __u32 dir,
-				      const struct pw_hdrs *h,
-				      const struct pw_judgement *j,
-				      struct pw_flow_key *k)
+__attribute__((noinline)) int pw_report(const struct pw_config *cfg,
+					 __u32 ifindex,
+					 const struct pw_hdrs *h,
+					 const struct pw_judgement *j,
+					 struct pw_flow_key *k)
 {
 	struct pw_ev_seen *seen, fresh = {};
 	struct pw_event *e;
 	__u64 now, interval;
+	__u32 dir;
 
-	if (cfg->event_rate == 0)
-		return;
+	/* a global function may be handed NULL, says the verifier */
+	if (!cfg || !h || !j || !k || cfg->event_rate == 0)
+		return 0;
+	dir = j->dir == PW_DIR_EGRESS ? PW_DIR_EGRESS : PW_DIR_INGRESS;
 	now = bpf_ktime_get_ns();
 	seen = bpf_map_lookup_elem(&pw_ev_seen, k);
 	interval = (__u64)(cfg->event_interval_s ?:
@@ -849,16 +858,16 @@ static __always_inline void pw_report(const struct pw_config *cfg,
 	if (seen && now - seen->last_ns < interval) {
 		__sync_fetch_and_add(&seen->repeats, 1);
 		pw_stat(PW_STAT_EVENT_REPEAT);
-		return;
+		return 0;
 	}
 	if (!pw_token_take(cfg, now)) {
 		pw_stat(PW_STAT_EVENT_RATE_LIMITED);
-		return;
+		return 0;
 	}
 	e = bpf_ringbuf_reserve(&pw_events, sizeof(*e), 0);
 	if (!e) {
 		pw_stat(PW_STAT_EVENT_LOST);
-		return;
+		return 0;
 	}
 	e->ts_ns = now;
 	e->ifindex = ifindex;
@@ -890,27 +899,34 @@ static __always_inline void pw_report(const struct pw_config *cfg,
 		bpf_map_update_elem(&pw_ev_seen, k, &fresh, BPF_ANY);
 	}
 	pw_sample_add(dir, h, j->role, k->remote, k->family);
+	return 0;
 }
 
 /* ----------------------------------------------------------- shadow -- */
 
 /*
  * Judge the packet by the shadow policy too (generation @sgen) and count
- * it in pw_shadow when the shadow verdict differs from @run's.
+ * it in pw_shadow when the shadow verdict differs from @run's.  Global,
+ * like pw_report: a shadow doubles the judging, not the verifier's work.
  */
-static __always_inline void pw_shadow_judge(const struct pw_config *cfg,
-					    __u32 sgen, __u32 dir,
-					    const struct pw_hdrs *h,
-					    const struct pw_judgement *run,
-					    __u32 len)
+__attribute__((noinline)) int pw_shadow_judge(const struct pw_config *cfg,
+					       __u32 sgen,
+					       const struct pw_hdrs *h,
+					       const struct pw_judgement *run,
+					       __u32 len)
 {
 	struct pw_counter *c, first = { .packets = 1, .bytes = len };
 	struct pw_judgement sj;
 	struct pw_shadow_key key = {};
+	__u32 dir;
 
+	if (!cfg || !h || !run)
+		return 0;
+	sgen &= 1;
+	dir = run->dir == PW_DIR_EGRESS ? PW_DIR_EGRESS : PW_DIR_INGRESS;
 	pw_judge(cfg, sgen, dir, h, &sj);
 	if (sj.verdict == run->verdict)
-		return;
+		return 0;
 	key.dir = dir;
 	key.proto = h->ip_proto;
 	key.role = run->role;
@@ -921,15 +937,16 @@ static __always_inline void pw_shadow_judge(const struct pw_config *cfg,
 	c = bpf_map_lookup_elem(&pw_shadow, &key);
 	if (c) {
 		pw_count(c, len);
-		return;
+		return 0;
 	}
 	if (bpf_map_update_elem(&pw_shadow, &key, &first, BPF_NOEXIST) == 0)
-		return;
+		return 0;
 	c = bpf_map_lookup_elem(&pw_shadow, &key);
 	if (c)
 		pw_count(c, len);
 	else
 		pw_stat(PW_STAT_SHADOW_FULL);
+	return 0;
 }
 
 /* ------------------------------------------------------------ hooks -- */
@@ -978,12 +995,12 @@ static __always_inline int pw_account(const struct pw_config *cfg, __u32 gen,
 				      __u32 ifindex, struct pw_flow_key *key)
 {
 	if (cfg->flags & PW_CFG_SHADOW)
-		pw_shadow_judge(cfg, gen ^ 1, dir, h, j, len);
-	if (j->verdict != PW_VERDICT_ALLOW) {
+		pw_shadow_judge(cfg, gen ^ 1, h, j, len);
+	if (j->verdict != PW_VERDICT_ALLOW && cfg->event_rate) {
 		/* the same key serves pw_ev_seen, with the direction in;
 		 * pw_flows keys have it 0 */
 		key->dir = dir;
-		pw_report(cfg, ifindex, dir, h, j, key);
+		pw_report(cfg, ifindex, h, j, key);
 		key->dir = 0;
 	}
 	return pw_count_judgement(dir, h, j, len);
@@ -1067,6 +1084,7 @@ static __always_inline int pw_egress_reverse_allowed(__u32 gen,
 	if (!entry || !(entry->flags & PW_ENTRY_ALLOW) ||
 	    (entry->flags & PW_ENTRY_LOOPBACK))
 		return 0;
+	rj->dir = PW_DIR_INGRESS;
 	rj->role = role;
 	rj->slot = entry->slot;
 	rj->rule_id = entry->rule_id;
