@@ -63,7 +63,7 @@ static uint16_t fold(uint32_t sum)
 
 /* The 20 bytes of L4 with the checksum over @pseudo (pseudo header sum). */
 static void put_l4(uint8_t *l4, const struct bench_mix_flow *f,
-		   uint32_t pseudo)
+		   enum bench_mix_tcp flags, uint32_t pseudo)
 {
 	uint16_t check;
 
@@ -74,7 +74,13 @@ static void put_l4(uint8_t *l4, const struct bench_mix_flow *f,
 		tcp->source = htons(1024);
 		tcp->dest = htons(f->dport);
 		tcp->doff = 5;
-		tcp->syn = 1;
+		if (flags == BENCH_MIX_SYN) {
+			tcp->syn = 1;
+		} else {
+			tcp->ack = 1;
+			tcp->seq = htonl(1);
+			tcp->ack_seq = htonl(1);
+		}
 		tcp->window = htons(64240);
 	} else {
 		struct udphdr *udp = (struct udphdr *)l4;
@@ -90,7 +96,8 @@ static void put_l4(uint8_t *l4, const struct bench_mix_flow *f,
 		((struct udphdr *)l4)->check = check ? check : 0xffff;
 }
 
-static int put_ipv4(uint8_t *p, const struct bench_mix_flow *f)
+static int put_ipv4(uint8_t *p, const struct bench_mix_flow *f,
+		    enum bench_mix_tcp tcp)
 {
 	struct iphdr *ip = (struct iphdr *)p;
 	uint32_t pseudo;
@@ -106,11 +113,12 @@ static int put_ipv4(uint8_t *p, const struct bench_mix_flow *f)
 	ip->protocol = f->proto;
 	ip->check = htons(fold(sum16(ip, sizeof(*ip), 0)));
 	pseudo = sum16(&ip->saddr, 8, f->proto + GEN_L4_LEN);
-	put_l4(p + sizeof(*ip), f, pseudo);
+	put_l4(p + sizeof(*ip), f, tcp, pseudo);
 	return sizeof(*ip) + GEN_L4_LEN;
 }
 
-static int put_ipv6(uint8_t *p, const struct bench_mix_flow *f)
+static int put_ipv6(uint8_t *p, const struct bench_mix_flow *f,
+		    enum bench_mix_tcp tcp)
 {
 	struct ipv6hdr *ip6 = (struct ipv6hdr *)p;
 	uint32_t pseudo;
@@ -124,12 +132,13 @@ static int put_ipv6(uint8_t *p, const struct bench_mix_flow *f)
 	ip6->nexthdr = f->proto;
 	ip6->hop_limit = 64;
 	pseudo = sum16(&ip6->saddr, 32, f->proto + GEN_L4_LEN);
-	put_l4(p + sizeof(*ip6), f, pseudo);
+	put_l4(p + sizeof(*ip6), f, tcp, pseudo);
 	return sizeof(*ip6) + GEN_L4_LEN;
 }
 
-int bench_mix_frame(const struct bench_mix_flow *f, const uint8_t dst_mac[6],
-		    const uint8_t src_mac[6], uint8_t *buf)
+int bench_mix_frame(const struct bench_mix_flow *f, enum bench_mix_tcp tcp,
+		    const uint8_t dst_mac[6], const uint8_t src_mac[6],
+		    uint8_t *buf)
 {
 	struct ethhdr *eth = (struct ethhdr *)buf;
 	int len;
@@ -137,8 +146,8 @@ int bench_mix_frame(const struct bench_mix_flow *f, const uint8_t dst_mac[6],
 	memcpy(eth->h_dest, dst_mac, ETH_ALEN);
 	memcpy(eth->h_source, src_mac, ETH_ALEN);
 	eth->h_proto = htons(f->family == 4 ? ETH_P_IP : ETH_P_IPV6);
-	len = f->family == 4 ? put_ipv4(buf + sizeof(*eth), f)
-			     : put_ipv6(buf + sizeof(*eth), f);
+	len = f->family == 4 ? put_ipv4(buf + sizeof(*eth), f, tcp)
+			     : put_ipv6(buf + sizeof(*eth), f, tcp);
 	return len < 0 ? len : (int)sizeof(*eth) + len;
 }
 

@@ -38,13 +38,20 @@ extern const size_t bench_mix_len;
 /* Frame bytes: Ethernet + IP + 20 bytes of L4, as bench_gen.bpf.c makes them. */
 #define BENCH_MIX_FRAME_MAX (14 + 40 + GEN_L4_LEN)
 
+/* What a TCP frame of the mix carries. */
+enum bench_mix_tcp {
+	BENCH_MIX_SYN, /* a connection attempt (what pw-gen sends) */
+	BENCH_MIX_ACK, /* a segment of a connection under way */
+};
+
 /*
  * The frame of flow @f with its first source address and source port
  * 1024, checksums filled in, to @dst_mac from @src_mac.  Returns its
  * length, or -EINVAL for an address that does not parse.
  */
-int bench_mix_frame(const struct bench_mix_flow *f, const uint8_t dst_mac[6],
-		    const uint8_t src_mac[6], uint8_t *buf);
+int bench_mix_frame(const struct bench_mix_flow *f, enum bench_mix_tcp tcp,
+		    const uint8_t dst_mac[6], const uint8_t src_mac[6],
+		    uint8_t *buf);
 
 /* The generator's table entry of an IPv4 flow; -EINVAL for IPv6. */
 int bench_mix_gen_flow(const struct bench_mix_flow *f, struct gen_flow *out);

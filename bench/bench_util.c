@@ -97,6 +97,18 @@ void bench_pkt_tcp_syn(struct bench_pkt *pkt, int family, const uint8_t *src,
 	pkt->len = off + sizeof(*tcp);
 }
 
+void bench_pkt_tcp_ack(struct bench_pkt *pkt, int family, const uint8_t *src,
+		       uint16_t dport)
+{
+	struct tcphdr *tcp;
+
+	bench_pkt_tcp_syn(pkt, family, src, dport);
+	tcp = (struct tcphdr *)(pkt->data + pkt->len - sizeof(*tcp));
+	tcp->syn = 0;
+	tcp->ack = 1;
+	tcp->ack_seq = htonl(1);
+}
+
 static double thread_cpu_ns(void)
 {
 	struct timespec ts;

@@ -26,6 +26,14 @@ struct bench_pkt {
 void bench_pkt_tcp_syn(struct bench_pkt *pkt, int family, const uint8_t *src,
 		       uint16_t dport);
 
+/*
+ * The same frame as an ACK: a segment of a connection under way.  The
+ * datapath does flow-table work for SYNs only, so this is the common
+ * packet, and the SYN the cost of a new connection.
+ */
+void bench_pkt_tcp_ack(struct bench_pkt *pkt, int family, const uint8_t *src,
+		       uint16_t dport);
+
 struct bench_run {
 	double ns;          /* thread CPU time of the call / repeat */
 	uint32_t kernel_ns; /* the kernel's own figure: whole ns only */

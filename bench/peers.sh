@@ -111,8 +111,11 @@ testrun_section() {
 		"and one \`xdp-filter ip --mode src\` per peer address of" \
 		"\`$profile\` (\`pw-peers rules\`)."
 	echo
-	"$peers" testrun --profile "$profile" --prog-id "$id" "${tr_args[@]}"
-	echo
+	for tcp in syn ack; do
+		"$peers" testrun --profile "$profile" --prog-id "$id" --tcp "$tcp" \
+			"${tr_args[@]}"
+		echo
+	done
 	ip netns del "$ns_xf"
 }
 
@@ -268,8 +271,6 @@ live_section() {
 	echo
 }
 
-echo "# Peers ($(date -u '+%Y-%m-%d %H:%M UTC'))"
-echo
 for section in ${PEERS_SECTIONS:-testrun live}; do
 	"${section}_section"
 done

@@ -33,6 +33,7 @@
 #include "bench_inv.h"
 #include "bench_lpm.h"
 #include "bench_pw.h"
+#include "bench_scale.h"
 #include "bench_util.h"
 #include "bench_floor.skel.h"
 #include "portwarden.skel.h"
@@ -49,6 +50,7 @@ struct bench_opts {
 	uint32_t repeat;
 	int rounds;
 	bool verbose;
+	bool scaling;
 };
 
 enum bench_kind { BENCH_HOT, BENCH_SPREAD };
@@ -468,7 +470,7 @@ static struct bench_case *add_hot(struct set_progs *p,
 	if (!cs || !src ||
 	    expected_counter(c, family, src->src, dport, verdict, &index))
 		return NULL;
-	bench_pkt_tcp_syn(&cs->pkt, family, src->src, dport);
+	bench_pkt_tcp_ack(&cs->pkt, family, src->src, dport);
 	cs->floor_fd = bpf_program__fd(p->floor->progs.bench_pass);
 	cs->pw = &p->pw;
 	cs->pw_fd = p->pw.prog_fd;
@@ -494,7 +496,7 @@ static struct bench_case *add_spread(struct set_progs *p,
 
 	if (!cs)
 		return NULL;
-	bench_pkt_tcp_syn(&cs->pkt, 4, inv->pfx[0].src, BENCH_PORT_ALLOWED);
+	bench_pkt_tcp_ack(&cs->pkt, 4, inv->pfx[0].src, BENCH_PORT_ALLOWED);
 	cs->floor_fd = bpf_program__fd(p->floor->progs.bench_pick);
 	cs->pw = &p->pw;
 	cs->pw_fd = p->pw.spread_fd;
@@ -686,11 +688,13 @@ static void print_report(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: pw-bench [--quick] [--repeat N] [--rounds N] [--verbose]\n"
+		"usage: pw-bench [--quick] [--repeat N] [--rounds N] [--verbose] [--scaling]\n"
 		"  --quick      repeat %u, one round (a smoke run)\n"
 		"  --repeat N   test-run repeat count (default %u)\n"
 		"  --rounds N   rounds, median reported (default %d, max %d)\n"
 		"  --verbose    every measurement, and the kernel's own figure\n"
+		"  --scaling    instead: cost, compile + load time and memory from\n"
+		"               10 to 100,000 CIDRs and 10 to 10,000 rules (markdown)\n"
 		"Needs root (BPF_PROG_TEST_RUN).\n",
 		BENCH_REPEAT_QUICK, BENCH_REPEAT_FULL, BENCH_ROUNDS_FULL,
 		BENCH_MAX_ROUNDS);
@@ -703,6 +707,7 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 		{ "repeat", required_argument, NULL, 'r' },
 		{ "rounds", required_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "scaling", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -731,6 +736,9 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 		case 'v':
 			o->verbose = true;
 			break;
+		case 's':
+			o->scaling = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -758,6 +766,15 @@ int main(int argc, char **argv)
 	if (bench_pin_cpu(&cpu))
 		fprintf(stderr, "pw-bench: could not pin to a CPU; going on\n");
 
+	if (o.scaling) {
+		struct bench_scale_opts so = { .repeat = o.repeat,
+					       .rounds = o.rounds };
+
+		err = bench_scale_run(&so);
+		if (err)
+			fprintf(stderr, "pw-bench: failed: %s\n", strerror(-err));
+		return err ? 1 : 0;
+	}
 	for (size_t i = 0; i < sizeof(bench_sets) / sizeof(bench_sets[0]); i++) {
 		err = run_set(&bench_sets[i], &o);
 		if (err) {

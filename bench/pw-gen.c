@@ -136,8 +136,8 @@ static int template_frame(const struct gen_opts *o, uint8_t *buf)
 		return err;
 	for (size_t i = 0; i < bench_mix_len; i++)
 		if (bench_mix[i].family == 4)
-			return bench_mix_frame(&bench_mix[i], o->dst_mac,
-					       src_mac, buf);
+			return bench_mix_frame(&bench_mix[i], BENCH_MIX_SYN,
+					       o->dst_mac, src_mac, buf);
 	return -ENOENT;
 }
 

@@ -47,6 +47,7 @@ struct peers_opts {
 	const char *profile;
 	int prog_id;
 	const char *peer;
+	enum bench_mix_tcp tcp;
 	uint32_t repeat;
 	int rounds;
 };
@@ -257,7 +258,8 @@ static const char *action_name(__u32 a)
  * mix's own label (so the mix is what it claims to be).
  */
 static int make_frames(const struct host *h, const struct pw_config *cfg,
-		       int pw_fd, int peer_fd, struct frame_row *rows)
+		       enum bench_mix_tcp tcp, int pw_fd, int peer_fd,
+		       struct frame_row *rows)
 {
 	static const uint8_t dmac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 	static const uint8_t smac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
@@ -269,7 +271,7 @@ static int make_frames(const struct host *h, const struct pw_config *cfg,
 		int len, err;
 
 		r->flow = &bench_mix[i];
-		len = bench_mix_frame(r->flow, dmac, smac, r->pkt.data);
+		len = bench_mix_frame(r->flow, tcp, dmac, smac, r->pkt.data);
 		if (len < 0)
 			return len;
 		r->pkt.len = (size_t)len;
@@ -345,8 +347,11 @@ static void print_table(struct frame_row *rows, size_t n,
 	double floor = 0, pw = 0, pw_over = 0, peer = 0, peer_over = 0, ratio;
 
 	printf("BPF_PROG_TEST_RUN, repeat %u, %d rounds (median); portwarden "
-	       "in enforce mode for %s; peer: %s (prog id %d)\n\n",
-	       o->repeat, o->rounds, o->profile, o->peer, o->prog_id);
+	       "in enforce mode for %s; peer: %s (prog id %d); TCP frames are "
+	       "%s\n\n",
+	       o->repeat, o->rounds, o->profile, o->peer, o->prog_id,
+	       o->tcp == BENCH_MIX_SYN ? "SYNs (connection attempts)"
+				       : "ACKs (segments of connections under way)");
 	printf("| frame | policy | portwarden | %s | floor ns | portwarden ns | over floor | %s ns | over floor | ratio |\n",
 	       o->peer, o->peer);
 	printf("|---|---|---|---|---:|---:|---:|---:|---:|---:|\n");
@@ -412,7 +417,7 @@ static int cmd_testrun(const struct peers_opts *o)
 		}
 	}
 	if (!err)
-		err = make_frames(&h, &cfg, pw.prog_fd, peer_fd, rows);
+		err = make_frames(&h, &cfg, o->tcp, pw.prog_fd, peer_fd, rows);
 	for (int r = -1; r < o->rounds && !err; r++) {
 		fprintf(stderr, "pw-peers: round %d of %d\n", r + 1, o->rounds);
 		err = measure_round(rows, n,
@@ -439,11 +444,12 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: pw-peers rules --profile FILE\n"
 		"       pw-peers testrun --profile FILE --prog-id ID [--peer NAME]\n"
-		"                        [--repeat N] [--rounds N]\n"
+		"                        [--tcp syn|ack] [--repeat N] [--rounds N]\n"
 		"  rules     xdp-filter arguments (one command a line) nearest to\n"
 		"            the host's ingress rules\n"
 		"  testrun   floor, portwarden (enforce) and program ID on the\n"
 		"            same frames; markdown table on stdout\n"
+		"  --tcp syn|ack  TCP frames are SYNs (default) or ACKs\n"
 		"  --repeat N  test-run repeat count (default 1000000)\n"
 		"  --rounds N  rounds, median reported (default 5, max %d)\n",
 		PEERS_MAX_ROUNDS);
@@ -455,6 +461,7 @@ static int parse_args(int argc, char **argv, struct peers_opts *o)
 		{ "profile", required_argument, NULL, 'p' },
 		{ "prog-id", required_argument, NULL, 'i' },
 		{ "peer", required_argument, NULL, 'n' },
+		{ "tcp", required_argument, NULL, 't' },
 		{ "repeat", required_argument, NULL, 'r' },
 		{ "rounds", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
@@ -474,6 +481,12 @@ static int parse_args(int argc, char **argv, struct peers_opts *o)
 			break;
 		case 'n':
 			o->peer = optarg;
+			break;
+		case 't':
+			if (strcmp(optarg, "syn") && strcmp(optarg, "ack"))
+				return -EINVAL;
+			o->tcp = strcmp(optarg, "syn") ? BENCH_MIX_ACK
+						       : BENCH_MIX_SYN;
 			break;
 		case 'r':
 			o->repeat = (uint32_t)strtoul(optarg, NULL, 10);
