@@ -162,6 +162,8 @@ static uint8_t *push_l4(struct pb *p, uint8_t proto, size_t n)
 {
 	pb_set_next(p, proto);
 	expect_next(p, 0, PB_NEXT_NONE);
+	p->l4_off = p->len;
+	p->l4_proto = proto;
 	return push(p, n, PB_H_L4);
 }
 
@@ -174,6 +176,13 @@ void pb_tcp(struct pb *p, uint16_t sport, uint16_t dport)
 	h[12] = 5 << 4;
 	h[13] = 0x02; /* SYN */
 	put16(h + 14, 64240);
+}
+
+void pb_tcp_flags(struct pb *p, uint8_t flags)
+{
+	if (p->l4_proto != 6 || p->l4_off + 20 > p->len)
+		die("no TCP header to set flags on");
+	p->buf[p->l4_off + 13] = flags;
 }
 
 void pb_udp(struct pb *p, uint16_t sport, uint16_t dport)
@@ -209,6 +218,16 @@ void pb_icmp6(struct pb *p, uint8_t type, uint8_t code)
 
 	h[0] = type;
 	h[1] = code;
+}
+
+void pb_icmp_echo(struct pb *p, bool v6, uint8_t type, uint16_t id,
+		  uint16_t seq)
+{
+	uint8_t *h = push_l4(p, v6 ? 58 : 1, 8);
+
+	h[0] = type;
+	put16(h + 4, id);
+	put16(h + 6, seq);
 }
 
 void pb_l4_raw(struct pb *p, uint8_t proto, size_t n, uint8_t fill)

@@ -41,6 +41,19 @@
 #define PB_V6_AH 51
 #define PB_V6_DSTOPTS 60
 
+/* TCP flags (byte 13 of the header) */
+#define PB_TCP_FIN 0x01
+#define PB_TCP_SYN 0x02
+#define PB_TCP_RST 0x04
+#define PB_TCP_PSH 0x08
+#define PB_TCP_ACK 0x10
+
+/* ICMP and ICMPv6 echo types */
+#define PB_ICMP_ECHO_REPLY 0
+#define PB_ICMP_ECHO_REQUEST 8
+#define PB_ICMP6_ECHO_REQUEST 128
+#define PB_ICMP6_ECHO_REPLY 129
+
 enum pb_next_kind {
 	PB_NEXT_NONE = 0,
 	PB_NEXT_ETHERTYPE, /* a 16-bit EtherType field */
@@ -65,6 +78,9 @@ struct pb {
 	/* for pb_finish: length fields to fix */
 	size_t ipv4_off, ipv6_off, udp_off;
 	bool has_ipv4, has_ipv6, has_udp;
+	/* the last L4 header pushed, for pb_tcp_flags() and pb_icmp_echo() */
+	size_t l4_off;
+	uint8_t l4_proto;
 };
 
 void pb_init(struct pb *p);
@@ -95,11 +111,20 @@ void pb_v6_ext(struct pb *p, uint8_t type, size_t len);
 /* Fragment header with offset in 8-byte units and the M flag. */
 void pb_v6_frag(struct pb *p, uint16_t offset8, bool more);
 
+/* A TCP header with only SYN set; pb_tcp_flags() changes that. */
 void pb_tcp(struct pb *p, uint16_t sport, uint16_t dport);
+/* Set the flags byte of the last header, which must be TCP. */
+void pb_tcp_flags(struct pb *p, uint8_t flags);
 void pb_udp(struct pb *p, uint16_t sport, uint16_t dport);
 void pb_sctp(struct pb *p, uint16_t sport, uint16_t dport);
 void pb_icmp(struct pb *p, uint8_t type, uint8_t code);
 void pb_icmp6(struct pb *p, uint8_t type, uint8_t code);
+/*
+ * An echo request or reply of the family's ICMP (@v6: ICMPv6) with
+ * identifier @id and sequence number @seq.
+ */
+void pb_icmp_echo(struct pb *p, bool v6, uint8_t type, uint16_t id,
+		  uint16_t seq);
 /* @n bytes of header for any other IP protocol @proto (filled with @fill). */
 void pb_l4_raw(struct pb *p, uint8_t proto, size_t n, uint8_t fill);
 

@@ -1,14 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * test_diff.c - the XDP program against the reference classifier, on
- * random and mutated frames.
+ * test_diff.c - the XDP ingress and tc egress programs against the
+ * reference classifier, on random and mutated frames.
  *
  * For each host configuration (the seed policies with their example
  * inventories, several role and tag sets; and randomly generated policies
  * with random inventories) frames of every shape are generated, some cut
- * short or with bytes flipped, and each goes through BPF_PROG_TEST_RUN and
- * through pw_classify().  They must agree on the XDP action, on which
- * counter moved and by how much, and on the reason.
+ * short or with bytes flipped, and each goes through BPF_PROG_TEST_RUN of
+ * one of the two programs (a random direction: arriving through XDP,
+ * leaving through tc) and through pw_classify_dir().  They must agree on
+ * the action, on which counter moved and by how much, and on the reason.
+ *
+ * The classifier is stateless: it judges every frame by the policy.  So
+ * that the programs do too, the flow a frame may have recorded is removed
+ * right after it (pw_flows is empty before every frame; checked at the end
+ * of each batch), and no frame is ever taken as a reply.  Flows themselves
+ * are tested in test_flow.c.  Random host configurations also turn egress
+ * enforcement and the shadow judgement (of whichever policy the inactive
+ * generation holds) on and off: neither may change what the policy in
+ * force counts.
  *
  * Cost is kept down by reading, per frame, only the counter and the reason
  * the oracle names and comparing them with a running model; at the end of
@@ -169,7 +179,7 @@ static int declared_roles(const struct pw_policy *pol, const char **out,
 	return n;
 }
 
-/* The role of @pol whose hosts get the most ingress segments. */
+/* The role of @pol whose hosts get the most segments, both directions. */
 static const char *busiest_role(const char *policy, const char *inventory,
 				const char **roles, int nr, const char **tags,
 				int ntags)
@@ -179,12 +189,14 @@ static const char *busiest_role(const char *policy, const char *inventory,
 
 	for (int i = 0; i < nr; i++) {
 		struct xr_policy p;
+		uint32_t nsegs;
 
 		if (xr_policy_compile(&p, true, policy, inventory, &roles[i], 1,
 				      tags, ntags))
 			continue;
-		if (p.c.nsegs[PW_DIR_INGRESS] > most) {
-			most = p.c.nsegs[PW_DIR_INGRESS];
+		nsegs = p.c.nsegs[PW_DIR_INGRESS] + p.c.nsegs[PW_DIR_EGRESS];
+		if (nsegs > most) {
+			most = nsegs;
 			best = roles[i];
 		}
 		xr_policy_free(&p);
@@ -649,20 +661,21 @@ static void add_random_config(int index)
 /* ------------------------------------------------------------------ */
 
 /*
- * What a frame aims at: sometimes a segment and a role that a rule allows
- * there, so that allowed traffic is as common as violations.
+ * What a frame aims at: sometimes a segment of its direction and a role
+ * that a rule allows there, so that allowed traffic is as common as
+ * violations.
  */
 struct aim {
 	bool on;
 	uint8_t proto;
 	uint16_t port;
-	int role; /* role id to take the source from, or -1 */
+	int role; /* role id to take the peer from, or -1 */
 };
 
-static void choose_aim(const struct config *c, struct aim *a)
+static void choose_aim(const struct config *c, unsigned dir, struct aim *a)
 {
 	const struct pw_compiled *comp = &c->p.c;
-	uint32_t n = comp->nsegs[PW_DIR_INGRESS], seg, allowed[PW_MAX_ROLES];
+	uint32_t n = comp->nsegs[dir], seg, allowed[PW_MAX_ROLES];
 	const struct pw_counter_key *k;
 	int nallowed = 0;
 
@@ -671,13 +684,13 @@ static void choose_aim(const struct config *c, struct aim *a)
 	if (n <= 1 || !chance(40))
 		return;
 	seg = 1 + rn(n - 1);
-	k = &comp->segs[PW_DIR_INGRESS][seg];
+	k = &comp->segs[dir][seg];
 	a->on = true;
 	a->proto = k->proto;
 	a->port = (uint16_t)(k->port_lo + rn(k->port_hi - k->port_lo + 1));
 	for (uint32_t r = 0; r < comp->nroles; r++) {
 		const struct pw_rule_entry *e =
-			pw_compiled_entry(comp, PW_DIR_INGRESS, seg, r);
+			pw_compiled_entry(comp, dir, seg, r);
 
 		if (e && (e->flags & PW_ENTRY_ALLOW))
 			allowed[nallowed++] = r;
@@ -757,19 +770,20 @@ static void random_addr(const struct config *c, int family, int role,
 	}
 }
 
-/* A destination port or ICMP type for IP protocol @proto. */
-static uint16_t random_port(const struct pw_compiled *comp, uint8_t proto)
+/* A destination port or ICMP type for IP protocol @proto in @dir. */
+static uint16_t random_port(const struct pw_compiled *comp, unsigned dir,
+			    uint8_t proto)
 {
 	static const uint16_t icmp_types[] = { 0, 2, 3, 3, 8, 11, 128, 129,
 					       133, 134, 135, 136, 137, 138,
 					       130, 131, 132, 142, 143, 144,
 					       255 };
-	uint32_t n = comp->nsegs[PW_DIR_INGRESS];
+	uint32_t n = comp->nsegs[dir];
 
 	if (n > 1 && chance(70)) {
 		for (int tries = 0; tries < 8; tries++) {
 			const struct pw_counter_key *s =
-				&comp->segs[PW_DIR_INGRESS][1 + rn(n - 1)];
+				&comp->segs[dir][1 + rn(n - 1)];
 
 			if (s->proto != proto && !chance(10))
 				continue;
@@ -814,9 +828,9 @@ static uint8_t random_l4_proto(int family)
 }
 
 static void random_l4(struct pb *p, const struct pw_compiled *comp,
-		      uint8_t proto)
+		      unsigned dir, uint8_t proto)
 {
-	uint16_t port = random_port(comp, proto);
+	uint16_t port = random_port(comp, dir, proto);
 
 	switch (proto) {
 	case 6:
@@ -885,13 +899,20 @@ struct addr_span {
 	size_t off, len;
 };
 
-static void random_ip(struct pb *p, const struct config *c, int family,
-		      const struct aim *aim, struct addr_span *span)
+/*
+ * The IP header (and what follows) of a frame in direction @dir: the peer,
+ * the source of an arriving frame or the destination of a leaving one,
+ * has the aimed role; the host's side has any address.
+ */
+static void random_ip(struct pb *p, const struct config *c, unsigned dir,
+		      int family, const struct aim *aim, struct addr_span *span)
 {
-	uint8_t src[16], dst[16];
+	uint8_t peer[16], local[16];
+	const uint8_t *src = dir == PW_DIR_INGRESS ? peer : local;
+	const uint8_t *dst = dir == PW_DIR_INGRESS ? local : peer;
 
-	random_addr(c, family, aim->role, src);
-	random_addr(c, family, -1, dst);
+	random_addr(c, family, aim->role, peer);
+	random_addr(c, family, -1, local);
 	span->off = p->len + (family == 4 ? 12 : 8);
 	span->len = family == 4 ? 8 : 32;
 	if (family == 4) {
@@ -910,10 +931,18 @@ static void random_ip(struct pb *p, const struct config *c, int family,
 	if (aim->on)
 		aimed_l4(p, aim);
 	else
-		random_l4(p, &c->p.c, random_l4_proto(family));
+		random_l4(p, &c->p.c, dir, random_l4_proto(family));
+	/* now and then a TCP segment that is not a SYN */
+	if (p->l4_proto == 6 && chance(30)) {
+		static const uint8_t flags[] = { 0x10, 0x12, 0x04, 0x14, 0x11,
+						 0x01, 0x18, 0x00, 0xff };
+
+		pb_tcp_flags(p, flags[rn(sizeof(flags))]);
+	}
 }
 
-static void random_frame(const struct config *c, struct pb *p)
+/* A random frame, seen in direction @dir. */
+static void random_frame(const struct config *c, unsigned dir, struct pb *p)
 {
 	struct addr_span span = { 0, 0 };
 	uint8_t saved[32];
@@ -927,17 +956,17 @@ static void random_frame(const struct config *c, struct pb *p)
 	for (int i = 0; i < ntags; i++)
 		pb_vlan(p, chance(50) ? PB_ETH_P_8021Q : PB_ETH_P_8021AD,
 			(uint16_t)rn(4096));
-	choose_aim(c, &aim);
+	choose_aim(c, dir, &aim);
 	if (aim.on && x < 90) {
-		/* the family of a source of the role, else by the protocol */
+		/* the family of an address of the role, else by the protocol */
 		pe = aim.role >= 0 ? pick_pool(c, aim.role, 0) : NULL;
 		x = pe ? (pe->p.family == 4 ? 0 : 50) :
 		    aim.proto == 1 ? 0 : aim.proto == 58 ? 50 : x;
 	}
 	if (x < 45) {
-		random_ip(p, c, 4, &aim, &span);
+		random_ip(p, c, dir, 4, &aim, &span);
 	} else if (x < 90) {
-		random_ip(p, c, 6, &aim, &span);
+		random_ip(p, c, dir, 6, &aim, &span);
 	} else if (x < 93) {
 		pb_arp(p);
 	} else {
@@ -978,7 +1007,7 @@ static void random_frame(const struct config *c, struct pb *p)
 #define MODEL_HASH 8192
 
 struct model {
-	struct pw_counter reasons[PW_NREASON];
+	struct pw_counter reasons[PW_NDIR * PW_NREASON]; /* pw_reason_index */
 	struct pw_counter *counters;
 	uint32_t ncounters;
 	struct xr_unnamed_entry unnamed[MODEL_HASH];
@@ -1031,7 +1060,7 @@ static void bump(struct pw_counter *c, uint32_t len)
 
 static const struct pw_counter *model_apply(const struct pw_classify_result *r)
 {
-	bump(&M.reasons[r->reason], r->len);
+	bump(&M.reasons[pw_reason_index(r->dir, r->reason)], r->len);
 	if (r->counter == PW_COUNTER_SLOT) {
 		assert_true(r->counter_index < M.ncounters);
 		bump(&M.counters[r->counter_index], r->len);
@@ -1054,10 +1083,73 @@ static struct xr X;
 
 struct frame {
 	uint32_t len;
+	uint8_t dir; /* enum pw_dir: which program runs it */
 	uint8_t b[PB_MAX];
 };
 
 static struct frame *batch;
+
+/* The oracle's answer for frame @i of the batch. */
+static void classify_frame(int i, struct pw_classify_result *r)
+{
+	pw_classify_dir(X.c, &X.cfg, xr_now(), batch[i].dir, batch[i].b,
+			batch[i].len, r);
+}
+
+static bool is_echo(uint8_t ipproto, uint16_t type)
+{
+	if (ipproto == PW_IPPROTO_ICMP)
+		return type == 0 || type == 8;
+	return ipproto == PW_IPPROTO_ICMPV6 && (type == 128 || type == 129);
+}
+
+/*
+ * Remove the flow the frame of @r may have recorded, so that the next
+ * frame meets an empty table as the stateless classifier assumes.  The
+ * key is built from what the classifier parsed, as the program builds it
+ * (see pw_flow_key).  An echo flow is keyed by the echo identifier, which
+ * the classifier does not report: after one of those (rare) frames the
+ * whole table is emptied instead.
+ */
+static void forget_flow(const struct pw_classify_result *r)
+{
+	bool in = r->dir == PW_DIR_INGRESS;
+	struct pw_flow_key k;
+
+	if (r->reason != PW_REASON_CLASSIFIED &&
+	    r->reason != PW_REASON_UNNAMED_FULL)
+		return;
+	if (is_echo(r->ipproto, r->port)) {
+		assert_int_equal(pw_maps_reset_flows(&X.m), 0);
+		return;
+	}
+	if (r->ipproto != PW_IPPROTO_TCP && r->ipproto != PW_IPPROTO_UDP &&
+	    r->ipproto != PW_IPPROTO_SCTP)
+		return;
+	memset(&k, 0, sizeof(k));
+	memcpy(k.local, in ? r->daddr : r->saddr, sizeof(k.local));
+	memcpy(k.remote, in ? r->saddr : r->daddr, sizeof(k.remote));
+	k.lport = in ? r->port : r->sport;
+	k.rport = in ? r->sport : r->port;
+	k.proto = r->ipproto;
+	k.family = r->family;
+	if (bpf_map_delete_elem(X.m.flows, &k) && errno != ENOENT)
+		fail_msg("diff: deleting a flow: %s", strerror(errno));
+}
+
+/* pw_flows must be empty between frames: else forget_flow() missed one. */
+static bool flows_empty(void)
+{
+	struct pw_flow_key k;
+
+	if (bpf_map_get_next_key(X.m.flows, NULL, &k))
+		return true;
+	fprintf(stderr,
+		"diff: a flow was left in pw_flows: proto %u family %u "
+		"lport %u rport %u\n",
+		k.proto, k.family, k.lport, k.rport);
+	return false;
+}
 
 static void print_mismatch(const char *what, const struct config *c,
 			   long index, const uint8_t *pkt, uint32_t len,
@@ -1068,14 +1160,30 @@ static void print_mismatch(const char *what, const struct config *c,
 	xr_result_text(r, text, sizeof(text));
 	fprintf(stderr,
 		"diff: MISMATCH (%s) seed=%llu config '%s' packet #%ld\n"
-		"  host mode %u deadline %llu unchecked_drop 0x%x\n"
+		"  host mode %u deadline %llu unchecked_drop 0x%x flags 0x%x\n"
 		"  oracle:  %s\n  program: action %s\n  frame (%u bytes):\n%s\n",
 		what, (unsigned long long)seed, c->name, index, X.cfg.mode,
 		(unsigned long long)X.cfg.enforce_deadline_ns,
-		X.cfg.unchecked_drop, text,
+		X.cfg.unchecked_drop, X.cfg.flags, text,
 		retval == PW_XDP_DROP ? "DROP" :
 		retval == PW_XDP_PASS ? "PASS" : "?",
 		len, pb_hex(pkt, len, hex));
+}
+
+/*
+ * An egress frame the kernel will not run through tc (see xr_tc_refuses):
+ * the test run must say so, and the frame counts nowhere.
+ */
+static bool refused(int i)
+{
+	int retval;
+
+	if (batch[i].dir != PW_DIR_EGRESS ||
+	    !xr_tc_refuses(batch[i].b, batch[i].len))
+		return false;
+	assert_int_equal(xr_run_tc(&X, batch[i].b, batch[i].len, &retval),
+			 -EINVAL);
+	return true;
 }
 
 /*
@@ -1090,13 +1198,17 @@ static void pinpoint(const struct config *c, int upto)
 	int retval = -1;
 
 	assert_int_equal(pw_maps_reset_counters(&X.m), 0);
+	assert_int_equal(pw_maps_reset_flows(&X.m), 0);
 	for (int i = 0; i <= upto; i++) {
-		pw_classify(X.c, &X.cfg, xr_now(), batch[i].b, batch[i].len,
-			    &r);
+		if (refused(i))
+			continue;
+		classify_frame(i, &r);
 		assert_int_equal(xr_snap_take(&X, &before), 0);
-		assert_int_equal(xr_run(&X, batch[i].b, batch[i].len, &retval),
+		assert_int_equal(xr_run_dir(&X, batch[i].dir, batch[i].b,
+					    batch[i].len, &retval),
 				 0);
 		assert_int_equal(xr_snap_take(&X, &after), 0);
+		forget_flow(&r);
 		if (retval != r.action ||
 		    !xr_snap_delta_ok(&before, &after, &r, why, sizeof(why))) {
 			if (retval == r.action)
@@ -1115,10 +1227,11 @@ static void pinpoint(const struct config *c, int upto)
 
 /* What the run covered, printed at the end. */
 static long by_reason[PW_NREASON], by_counter[3], by_verdict[PW_NVERDICT],
-	by_action[3], by_family[7];
+	by_action[3], by_family[7], by_dir[PW_NDIR], refused_frames;
 
 static void tally(const struct pw_classify_result *r)
 {
+	by_dir[r->dir]++;
 	by_reason[r->reason]++;
 	by_counter[r->counter]++;
 	if (r->counter != PW_COUNTER_NONE)
@@ -1133,11 +1246,15 @@ static void print_tally(void)
 	for (int i = 0; i < PW_NREASON; i++)
 		fprintf(stderr, " %s %ld", pw_reason_name(i), by_reason[i]);
 	fprintf(stderr,
-		"\ndiff: counters: slot %ld, unnamed %ld, none %ld; verdicts: allow %ld, audit %ld, drop %ld; actions: pass %ld, drop %ld; ipv4 %ld, ipv6 %ld\n",
+		"\ndiff: counters: slot %ld, unnamed %ld, none %ld; verdicts: allow %ld, audit %ld, drop %ld; actions: pass %ld, drop %ld; ipv4 %ld, ipv6 %ld; ingress %ld, egress %ld\n",
 		by_counter[PW_COUNTER_SLOT], by_counter[PW_COUNTER_UNNAMED],
 		by_counter[PW_COUNTER_NONE], by_verdict[PW_VERDICT_ALLOW],
 		by_verdict[PW_VERDICT_AUDIT], by_verdict[PW_VERDICT_DROP],
-		by_action[2], by_action[1], by_family[4], by_family[6]);
+		by_action[2], by_action[1], by_family[4], by_family[6],
+		by_dir[PW_DIR_INGRESS], by_dir[PW_DIR_EGRESS]);
+	fprintf(stderr,
+		"diff: %ld egress frames too short for an skb test run\n",
+		refused_frames);
 }
 
 static bool same(const struct pw_counter *a, const struct pw_counter *b)
@@ -1153,10 +1270,17 @@ static bool check_one(const struct config *c, int i)
 	struct pw_counter got = { 0, 0 };
 	int retval = -1;
 
-	pw_classify(X.c, &X.cfg, xr_now(), batch[i].b, batch[i].len, &r);
+	if (refused(i)) {
+		refused_frames++;
+		return true;
+	}
+	classify_frame(i, &r);
 	want = model_apply(&r);
 	tally(&r);
-	assert_int_equal(xr_run(&X, batch[i].b, batch[i].len, &retval), 0);
+	assert_int_equal(xr_run_dir(&X, batch[i].dir, batch[i].b, batch[i].len,
+				    &retval),
+			 0);
+	forget_flow(&r);
 	if (retval != r.action) {
 		print_mismatch("action", c, i, batch[i].b, batch[i].len, &r,
 			       retval);
@@ -1176,8 +1300,10 @@ static bool check_one(const struct config *c, int i)
 			return false;
 		}
 	}
-	assert_int_equal(xr_read_reason(&X, r.reason, &got), 0);
-	if (!same(&got, &M.reasons[r.reason])) {
+	assert_int_equal(xr_read_reason(&X, pw_reason_index(r.dir, r.reason),
+				       &got),
+			 0);
+	if (!same(&got, &M.reasons[pw_reason_index(r.dir, r.reason)])) {
 		print_mismatch("reason counter", c, i, batch[i].b,
 			       batch[i].len, &r, retval);
 		return false;
@@ -1194,8 +1320,9 @@ static int unnamed_compare_cb(const struct pw_counter_key *key,
 	(*seen)++;
 	if (!want || !same(want, sum)) {
 		fprintf(stderr,
-			"diff: pw_unnamed {proto %u role %u port %u verdict %u} holds {%llu, %llu}, model %s\n",
-			key->proto, key->role, key->port_lo, key->verdict,
+			"diff: pw_unnamed {dir %u proto %u role %u port %u verdict %u} holds {%llu, %llu}, model %s\n",
+			key->dir, key->proto, key->role, key->port_lo,
+			key->verdict,
 			(unsigned long long)sum->packets,
 			(unsigned long long)sum->bytes,
 			want ? "differs" : "has no such key");
@@ -1210,11 +1337,14 @@ static bool check_all(void)
 	struct pw_counter got = { 0, 0 };
 	int seen = 0;
 
-	for (uint32_t i = 0; i < PW_NREASON; i++) {
+	for (uint32_t i = 0; i < PW_NDIR * PW_NREASON; i++) {
 		assert_int_equal(xr_read_reason(&X, i, &got), 0);
 		if (!same(&got, &M.reasons[i])) {
-			fprintf(stderr, "diff: reason %s differs from the model\n",
-				pw_reason_name(i));
+			fprintf(stderr,
+				"diff: reason %s (%s) differs from the model\n",
+				pw_reason_name(i % PW_NREASON),
+				i / PW_NREASON == PW_DIR_EGRESS ? "egress" :
+								  "ingress");
 			return false;
 		}
 	}
@@ -1238,7 +1368,7 @@ static bool check_all(void)
 			seen, M.nunnamed);
 		return false;
 	}
-	return true;
+	return flows_empty();
 }
 
 /* A random host configuration for one batch. */
@@ -1259,6 +1389,10 @@ static void random_host_config(void)
 	else if (chance(30))
 		mask = (uint32_t)rnd();
 	assert_int_equal(xr_set_config(&X, mode, deadline, mask), 0);
+	/* egress enforcement; the shadow judgement must change nothing */
+	X.cfg.flags = (chance(50) ? PW_CFG_EGRESS_ENFORCE : 0) |
+		      (chance(30) ? PW_CFG_SHADOW : 0);
+	assert_int_equal(pw_maps_set_config(&X.m, &X.cfg), 0);
 }
 
 static void run_config(struct config *c, long packets)
@@ -1272,7 +1406,9 @@ static void run_config(struct config *c, long packets)
 		assert_int_equal(pw_maps_reset_counters(&X.m), 0);
 		model_reset(&c->p.c);
 		for (int i = 0; i < n; i++) {
-			random_frame(c, &p);
+			batch[i].dir = chance(50) ? PW_DIR_INGRESS :
+						    PW_DIR_EGRESS;
+			random_frame(c, batch[i].dir, &p);
 			batch[i].len = (uint32_t)p.len;
 			memcpy(batch[i].b, p.buf, p.len);
 			if (!check_one(c, i)) {
@@ -1341,9 +1477,11 @@ static int teardown(void **state)
 		packets_run, batches_run, nconfigs, (unsigned long long)seed);
 	print_tally();
 	for (int i = 0; i < nconfigs; i++)
-		fprintf(stderr, "diff: config %d: %s: %u slots, %u segments\n",
-			i, configs[i].name, configs[i].p.c.nslots,
-			configs[i].p.c.nsegs[PW_DIR_INGRESS]);
+		fprintf(stderr,
+			"diff: config %d: %s: %u slots, %u+%u segments\n", i,
+			configs[i].name, configs[i].p.c.nslots,
+			configs[i].p.c.nsegs[PW_DIR_INGRESS],
+			configs[i].p.c.nsegs[PW_DIR_EGRESS]);
 	xr_close(&X);
 	for (int i = 0; i < nconfigs; i++)
 		config_free(&configs[i]);

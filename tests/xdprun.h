@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * xdprun.h - load the portwarden program and run frames through it with
- * BPF_PROG_TEST_RUN, for test_xdp.c and test_diff.c.
+ * xdprun.h - load the portwarden programs and run frames through them with
+ * BPF_PROG_TEST_RUN, for test_xdp.c, test_diff.c, test_flow.c and
+ * test_stats.c: the XDP ingress program (xr_run) and the tc egress program
+ * (xr_run_tc), or either by direction (xr_run_dir).
  *
  * Header-only (static functions) so that each suite links it without a
  * change to the meson suite lists.  Everything goes through the map writer
@@ -64,14 +66,18 @@ static inline void xr_policy_free(struct xr_policy *p)
 
 /*
  * Compile @policy_text/@inv_text (or files, when @from_files) for host
- * roles @roles and tags @tags.  Prints diagnostics and returns -1 on
- * failure.
+ * roles @roles and tags @tags, keeping the role ids and slots of
+ * @prev_from (a generation in force; NULL for none).  The texts must
+ * outlive @p.  Prints diagnostics and returns -1 on failure.
  */
-static inline int xr_policy_compile(struct xr_policy *p, bool from_files,
-				    const char *policy, const char *inventory,
-				    const char *const *roles, int nroles,
-				    const char *const *tags, int ntags)
+static inline int xr_policy_compile_after(struct xr_policy *p,
+					  bool from_files, const char *policy,
+					  const char *inventory,
+					  const char *const *roles, int nroles,
+					  const char *const *tags, int ntags,
+					  const struct pw_compiled *prev_from)
 {
+	struct pw_prev_state prev = { 0 };
 	struct pw_compile_opts opts = {
 		.host_roles = roles,
 		.nhost_roles = nroles,
@@ -81,6 +87,13 @@ static inline int xr_policy_compile(struct xr_policy *p, bool from_files,
 	struct pw_diags d = { 0 };
 	int err;
 
+	if (prev_from) {
+		prev.roles = prev_from->role_names;
+		prev.nroles = prev_from->nroles;
+		prev.slots = prev_from->slots;
+		prev.nslots = prev_from->nslots;
+		opts.prev = &prev;
+	}
 	memset(p, 0, sizeof(*p));
 	if (from_files)
 		err = pw_policy_parse_file(policy, &p->pol, &d);
@@ -104,6 +117,16 @@ static inline int xr_policy_compile(struct xr_policy *p, bool from_files,
 	return 0;
 }
 
+/* xr_policy_compile_after() with nothing in force before. */
+static inline int xr_policy_compile(struct xr_policy *p, bool from_files,
+				    const char *policy, const char *inventory,
+				    const char *const *roles, int nroles,
+				    const char *const *tags, int ntags)
+{
+	return xr_policy_compile_after(p, from_files, policy, inventory, roles,
+				       nroles, tags, ntags, NULL);
+}
+
 /* Role id of @name in @c, or -1. */
 static inline int xr_role_id(const struct pw_compiled *c, const char *name)
 {
@@ -113,26 +136,35 @@ static inline int xr_role_id(const struct pw_compiled *c, const char *name)
 	return -1;
 }
 
-/* Slot of the ingress key (proto, role, lo, hi) in @c, or -1. */
-static inline int64_t xr_find_slot(const struct pw_compiled *c, uint8_t proto,
-				   uint32_t role, uint16_t lo, uint16_t hi)
+/* Slot of the key (dir, proto, role, lo, hi) in @c, or -1. */
+static inline int64_t xr_find_slot_dir(const struct pw_compiled *c,
+				       uint8_t dir, uint8_t proto,
+				       uint32_t role, uint16_t lo, uint16_t hi)
 {
 	for (uint32_t s = 0; s < c->nslots; s++) {
 		const struct pw_counter_key *k = &c->slots[s];
 
-		if (k->dir == PW_DIR_INGRESS && k->proto == proto &&
-		    k->role == role && k->port_lo == lo && k->port_hi == hi)
+		if (k->dir == dir && k->proto == proto && k->role == role &&
+		    k->port_lo == lo && k->port_hi == hi)
 			return s;
 	}
 	return -1;
 }
 
-/* The loaded program. */
+/* Slot of the ingress key (proto, role, lo, hi) in @c, or -1. */
+static inline int64_t xr_find_slot(const struct pw_compiled *c, uint8_t proto,
+				   uint32_t role, uint16_t lo, uint16_t hi)
+{
+	return xr_find_slot_dir(c, PW_DIR_INGRESS, proto, role, lo, hi);
+}
+
+/* The loaded programs. */
 struct xr {
 	struct portwarden *skel;
 	struct pw_caps caps;
 	struct pw_maps m;
-	int prog_fd;
+	int prog_fd; /* pw_xdp_ingress */
+	int tc_fd;   /* pw_tc_egress */
 	struct pw_counter *pcpu;     /* m.ncpus values, scratch for lookups */
 	const struct pw_compiled *c; /* the generation in force */
 	struct pw_config cfg;
@@ -160,6 +192,7 @@ static inline int xr_open(struct xr *x, const struct pw_caps *caps)
 		return err;
 	}
 	x->prog_fd = bpf_program__fd(x->skel->progs.pw_xdp_ingress);
+	x->tc_fd = bpf_program__fd(x->skel->progs.pw_tc_egress);
 	x->pcpu = calloc(x->m.ncpus, sizeof(*x->pcpu));
 	return x->pcpu ? 0 : -ENOMEM;
 }
@@ -220,18 +253,78 @@ static inline uint64_t xr_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* One frame through the program; the XDP action in *retval. */
-static inline int xr_run(struct xr *x, const void *pkt, uint32_t len,
-			 int *retval)
+/* One frame through program @fd; its return code in *retval. */
+static inline int xr_run_fd(int fd, const void *pkt, uint32_t len,
+			    int *retval)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len,
 		    .repeat = 1);
 	int err;
 
-	err = bpf_prog_test_run_opts(x->prog_fd, &o);
+	err = bpf_prog_test_run_opts(fd, &o);
 	if (err)
 		return -errno;
 	*retval = (int)o.retval;
+	return 0;
+}
+
+/* One frame through the XDP program; the XDP action in *retval. */
+static inline int xr_run(struct xr *x, const void *pkt, uint32_t len,
+			 int *retval)
+{
+	return xr_run_fd(x->prog_fd, pkt, len, retval);
+}
+
+/* tc return codes, without pulling in <linux/pkt_cls.h>. */
+#define XR_TC_ACT_OK 0
+#define XR_TC_ACT_SHOT 2
+
+/*
+ * One frame through the tc egress program (a SCHED_CLS test run: the
+ * frame is the skb's data from the Ethernet header on; no context is
+ * passed).  The tc action in *retval.
+ */
+static inline int xr_run_tc(struct xr *x, const void *pkt, uint32_t len,
+			    int *retval)
+{
+	return xr_run_fd(x->tc_fd, pkt, len, retval);
+}
+
+/*
+ * Does the kernel refuse @pkt as an skb test run (-EINVAL)?  It wants an
+ * Ethernet header, and behind an untagged IPv4 or IPv6 EtherType the whole
+ * fixed IP header (the stack never hands tc a shorter one).  XDP test runs
+ * take anything from an Ethernet header on.
+ */
+static inline bool xr_tc_refuses(const uint8_t *pkt, uint32_t len)
+{
+	uint16_t type;
+
+	if (len < 14)
+		return true;
+	type = (uint16_t)(pkt[12] << 8 | pkt[13]);
+	return (type == 0x0800 && len < 14 + 20) ||
+	       (type == 0x86DD && len < 14 + 40);
+}
+
+/*
+ * One frame through the hook of direction @dir; *action is PW_XDP_PASS or
+ * PW_XDP_DROP for either hook (the classifier's numbers), or 1000 plus
+ * the raw code for a tc code the program should never return.
+ */
+static inline int xr_run_dir(struct xr *x, unsigned dir, const void *pkt,
+			     uint32_t len, int *action)
+{
+	int err, rc = -1;
+
+	if (dir == PW_DIR_INGRESS)
+		return xr_run(x, pkt, len, action);
+	err = xr_run_tc(x, pkt, len, &rc);
+	if (err)
+		return err;
+	*action = rc == XR_TC_ACT_OK	 ? PW_XDP_PASS :
+		  rc == XR_TC_ACT_SHOT ? PW_XDP_DROP :
+					 1000 + rc;
 	return 0;
 }
 
@@ -298,7 +391,7 @@ struct xr_unnamed_entry {
 };
 
 struct xr_snap {
-	struct pw_counter reasons[PW_NREASON];
+	struct pw_counter reasons[PW_NDIR * PW_NREASON]; /* pw_reason_index */
 	struct pw_counter *counters; /* nslots * PW_NVERDICT */
 	uint32_t ncounters;
 	struct xr_unnamed_entry *unnamed;
@@ -331,13 +424,16 @@ static inline void xr_snap_free(struct xr_snap *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Every reason, every counter of the installed policy's slots, pw_unnamed. */
+/*
+ * Every reason of both directions, every counter of the installed
+ * policy's slots, pw_unnamed.
+ */
 static inline int xr_snap_take(struct xr *x, struct xr_snap *s)
 {
 	int err;
 
 	memset(s, 0, sizeof(*s));
-	for (__u32 r = 0; r < PW_NREASON; r++) {
+	for (__u32 r = 0; r < PW_NDIR * PW_NREASON; r++) {
 		err = xr_read_reason(x, r, &s->reasons[r]);
 		if (err)
 			return err;
@@ -368,24 +464,30 @@ xr_snap_unnamed(const struct xr_snap *s, const struct pw_counter_key *k)
 
 /*
  * Does @after equal @before plus exactly what @r predicts ({1, len} on
- * its reason and its counter)?  On a difference, describe the first one
- * into @why.
+ * its reason in its direction and on its counter)?  On a difference,
+ * describe the first one into @why.
  */
 static inline bool xr_snap_delta_ok(const struct xr_snap *before,
 				    const struct xr_snap *after,
 				    const struct pw_classify_result *r,
 				    char *why, size_t len)
 {
-	for (uint32_t i = 0; i < PW_NREASON; i++) {
+	uint32_t want = pw_reason_index(r->dir, r->reason);
+
+	for (uint32_t i = 0; i < PW_NDIR * PW_NREASON; i++) {
 		uint64_t dp =
 			after->reasons[i].packets - before->reasons[i].packets;
 		uint64_t db =
 			after->reasons[i].bytes - before->reasons[i].bytes;
-		bool hit = i == (uint32_t)r->reason;
+		bool hit = i == want;
 
 		if (dp != (hit ? 1 : 0) || db != (hit ? r->len : 0)) {
-			snprintf(why, len, "reason %s moved by {%llu, %llu}",
-				 pw_reason_name(i), (unsigned long long)dp,
+			snprintf(why, len,
+				 "reason %s (%s) moved by {%llu, %llu}",
+				 pw_reason_name(i % PW_NREASON),
+				 i / PW_NREASON == PW_DIR_EGRESS ? "egress" :
+								  "ingress",
+				 (unsigned long long)dp,
 				 (unsigned long long)db);
 			return false;
 		}
@@ -418,9 +520,10 @@ static inline bool xr_snap_delta_ok(const struct xr_snap *before,
 
 		if (dp != (hit ? 1 : 0) || db != (hit ? r->len : 0)) {
 			snprintf(why, len,
-				 "unnamed {proto %u role %u port %u verdict "
-				 "%u} moved by {%llu, %llu}",
-				 k->proto, k->role, k->port_lo, k->verdict,
+				 "unnamed {dir %u proto %u role %u port %u "
+				 "verdict %u} moved by {%llu, %llu}",
+				 k->dir, k->proto, k->role, k->port_lo,
+				 k->verdict,
 				 (unsigned long long)dp,
 				 (unsigned long long)db);
 			return false;
@@ -443,8 +546,9 @@ static inline void xr_result_text(const struct pw_classify_result *r, char *buf,
 				  size_t len)
 {
 	snprintf(buf, len,
-		 "action %s reason %s counter %s%s index %u key {dir %u proto "
-		 "%u role %u port %u-%u verdict %u} rule %u",
+		 "%s action %s reason %s counter %s%s index %u key {dir %u "
+		 "proto %u role %u port %u-%u verdict %u} rule %u",
+		 r->dir == PW_DIR_EGRESS ? "egress" : "ingress",
 		 r->action == PW_XDP_DROP ? "DROP" : "PASS",
 		 pw_reason_name(r->reason),
 		 r->counter == PW_COUNTER_SLOT	    ? "slot"

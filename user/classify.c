@@ -3,9 +3,11 @@
  * classify.c - the reference classifier (see classify.h).
  *
  * This file follows the datapath specification step by step and shares no
- * code with bpf/: it is the oracle the BPF program is tested against, so it
- * favours plain, obviously-bounded reads over speed.  Every read of the
+ * code with bpf/: it is the oracle the BPF programs are tested against, so
+ * it favours plain, obviously-bounded reads over speed.  Every read of the
  * packet goes through need(), which checks it against the frame length.
+ * Both directions parse alike; they differ in whose role is looked up,
+ * which tables apply and when a violation may drop (see judge()).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -56,6 +58,15 @@ static bool host_enforce(const struct pw_config *cfg, uint64_t now,
 		return false;
 	/* past the deadline, enforce acts as audit */
 	return cfg->enforce_deadline_ns == 0 || now <= cfg->enforce_deadline_ns;
+}
+
+/* Egress only drops when the host opted in; else it is always audited. */
+static bool dir_enforce(const struct pw_config *cfg, uint64_t now,
+			unsigned dir, unsigned mode)
+{
+	if (dir == PW_DIR_EGRESS && !(cfg->flags & PW_CFG_EGRESS_ENFORCE))
+		return false;
+	return host_enforce(cfg, now, mode);
 }
 
 /* ------------------------------------------------------------------ */
@@ -330,25 +341,26 @@ static enum pw_reason parse(const struct frame *f,
 /* Verdict                                                             */
 /* ------------------------------------------------------------------ */
 
-static uint16_t seg_of(const struct pw_compiled *c, int proto_idx,
-		       uint16_t port)
+static uint16_t seg_of(const struct pw_compiled *c, unsigned dir,
+		       int proto_idx, uint16_t port)
 {
 	uint64_t row;
 
 	if (proto_idx < 0 || proto_idx >= PW_NPROTO || !c->ports)
 		return PW_SEG_NONE;
-	row = (uint64_t)PW_DIR_INGRESS * PW_NPROTO + proto_idx;
+	row = (uint64_t)dir * PW_NPROTO + proto_idx;
 	row = row * PW_PORT_ROWS + port / PW_PORTS_PER_ROW;
 	return c->ports[row].seg[port % PW_PORTS_PER_ROW];
 }
 
 static const struct pw_rule_entry *entry_of(const struct pw_compiled *c,
-					    uint32_t seg, uint32_t role)
+					    unsigned dir, uint32_t seg,
+					    uint32_t role)
 {
 	if (!c->entries || seg >= c->nsegs_max || role >= c->nroles)
 		return NULL;
-	return &c->entries[((uint64_t)PW_DIR_INGRESS * c->nsegs_max + seg) *
-				   c->nroles + role];
+	return &c->entries[((uint64_t)dir * c->nsegs_max + seg) * c->nroles +
+			   role];
 }
 
 static void judge_by_entry(const struct pw_compiled *c,
@@ -358,7 +370,7 @@ static void judge_by_entry(const struct pw_compiled *c,
 {
 	if (e->flags & PW_ENTRY_ALLOW)
 		r->verdict = PW_VERDICT_ALLOW;
-	else if (host_enforce(cfg, now, e->mode))
+	else if (dir_enforce(cfg, now, r->dir, e->mode))
 		r->verdict = PW_VERDICT_DROP;
 	else
 		r->verdict = PW_VERDICT_AUDIT;
@@ -376,10 +388,11 @@ static void judge_by_entry(const struct pw_compiled *c,
 static void judge_unnamed(const struct pw_config *cfg, uint64_t now,
 			  struct pw_classify_result *r)
 {
-	r->verdict = host_enforce(cfg, now, PW_MODE_HOST) ? PW_VERDICT_DROP :
-							    PW_VERDICT_AUDIT;
+	r->verdict = dir_enforce(cfg, now, r->dir, PW_MODE_HOST) ?
+			     PW_VERDICT_DROP :
+			     PW_VERDICT_AUDIT;
 	r->counter = PW_COUNTER_UNNAMED;
-	r->key.dir = PW_DIR_INGRESS;
+	r->key.dir = r->dir;
 	r->key.proto = r->ipproto;
 	r->key.role = (uint16_t)r->role;
 	r->key.port_lo = r->port;
@@ -387,17 +400,21 @@ static void judge_unnamed(const struct pw_config *cfg, uint64_t now,
 	r->key.verdict = r->verdict;
 }
 
-/* Steps 7-9, for a packet that parsed up to its L4 port. */
+/*
+ * Steps 7-9, for a packet that parsed up to its L4 port.  The peer is the
+ * source of an arriving packet and the destination of a leaving one; the
+ * port is the destination port both ways (the service being reached).
+ */
 static void judge(const struct pw_compiled *c, const struct pw_config *cfg,
 		  uint64_t now, struct pw_classify_result *r)
 {
+	const uint8_t *peer = r->dir == PW_DIR_EGRESS ? r->daddr : r->saddr;
 	const struct pw_rule_entry *e = NULL;
 
-	r->role = r->family == 4 ? role_of_v4(c, r->saddr) :
-				   role_of_v6(c, r->saddr);
-	r->seg = seg_of(c, r->proto_idx, r->port);
+	r->role = r->family == 4 ? role_of_v4(c, peer) : role_of_v6(c, peer);
+	r->seg = seg_of(c, r->dir, r->proto_idx, r->port);
 	if (r->seg != PW_SEG_NONE)
-		e = entry_of(c, r->seg, r->role);
+		e = entry_of(c, r->dir, r->seg, r->role);
 	if (e)
 		judge_by_entry(c, cfg, now, e, r);
 	else
@@ -407,33 +424,42 @@ static void judge(const struct pw_compiled *c, const struct pw_config *cfg,
 
 /* Step 10: what happens to a packet that could not be judged. */
 static int unchecked_action(const struct pw_config *cfg, uint64_t now,
-			    enum pw_reason why)
+			    unsigned dir, enum pw_reason why)
 {
 	uint32_t bit = 1U << why;
 
 	if (!(cfg->unchecked_drop & PW_REASON_DROPPABLE_MASK & bit))
 		return PW_XDP_PASS;
-	return host_enforce(cfg, now, PW_MODE_HOST) ? PW_XDP_DROP : PW_XDP_PASS;
+	return dir_enforce(cfg, now, dir, PW_MODE_HOST) ? PW_XDP_DROP :
+							  PW_XDP_PASS;
+}
+
+int pw_classify_dir(const struct pw_compiled *c, const struct pw_config *cfg,
+		    uint64_t now, enum pw_dir dir, const void *pkt,
+		    uint32_t len, struct pw_classify_result *res)
+{
+	struct frame f = { .b = pkt, .len = len };
+	enum pw_reason why;
+
+	memset(res, 0, sizeof(*res));
+	res->dir = dir == PW_DIR_EGRESS ? PW_DIR_EGRESS : PW_DIR_INGRESS;
+	res->proto_idx = -1;
+	res->len = len;
+	why = parse(&f, res);
+	res->reason = why;
+	if (why != PW_REASON_CLASSIFIED) {
+		res->action = unchecked_action(cfg, now, res->dir, why);
+		return res->action;
+	}
+	judge(c, cfg, now, res);
+	return res->action;
 }
 
 int pw_classify(const struct pw_compiled *c, const struct pw_config *cfg,
 		uint64_t now, const void *pkt, uint32_t len,
 		struct pw_classify_result *res)
 {
-	struct frame f = { .b = pkt, .len = len };
-	enum pw_reason why;
-
-	memset(res, 0, sizeof(*res));
-	res->proto_idx = -1;
-	res->len = len;
-	why = parse(&f, res);
-	res->reason = why;
-	if (why != PW_REASON_CLASSIFIED) {
-		res->action = unchecked_action(cfg, now, why);
-		return res->action;
-	}
-	judge(c, cfg, now, res);
-	return res->action;
+	return pw_classify_dir(c, cfg, now, PW_DIR_INGRESS, pkt, len, res);
 }
 
 void pw_classify_unnamed_full(struct pw_classify_result *res)
@@ -550,25 +576,30 @@ static int rule_line(const struct pw_compiled *c, uint32_t rule_id)
 	return 0;
 }
 
-/* "tcp/3306 from 198.18.1.10 (role db)" or "ip proto 47 from ..." */
+/*
+ * "tcp/3306 from 198.18.1.10 (role db)", "ip proto 47 from ...", and on
+ * egress "egress tcp/3306 to 198.18.1.10 (role db)".
+ */
 static int describe_flow(const struct pw_compiled *c,
 			 const struct pw_classify_result *r, char *buf,
 			 size_t size)
 {
 	const char *pw = proto_word(r->ipproto);
+	bool egress = r->dir == PW_DIR_EGRESS;
 	char addr[INET6_ADDRSTRLEN] = "?";
 	char what[32];
 
-	inet_ntop(r->family == 4 ? AF_INET : AF_INET6, r->saddr, addr,
-		  sizeof(addr));
+	inet_ntop(r->family == 4 ? AF_INET : AF_INET6,
+		  egress ? r->daddr : r->saddr, addr, sizeof(addr));
 	if (!pw)
 		snprintf(what, sizeof(what), "ip proto %u", r->ipproto);
 	else if (r->proto_idx == PW_P_ICMP || r->proto_idx == PW_P_ICMPV6)
 		snprintf(what, sizeof(what), "%s type %u", pw, r->port);
 	else
 		snprintf(what, sizeof(what), "%s/%u", pw, r->port);
-	return snprintf(buf, size, "%s from %s (role %s)", what, addr,
-			role_word(c, r->role));
+	return snprintf(buf, size, "%s%s %s %s (role %s)",
+			egress ? "egress " : "", what, egress ? "to" : "from",
+			addr, role_word(c, r->role));
 }
 
 static const char *action_word(int action)

@@ -3,10 +3,16 @@
  * classify.h - the reference classifier.
  *
  * A plain C reading of the datapath classification (the algorithm the XDP
- * program implements), written apart from the BPF code so that the two can
- * be compared packet by packet.  It reads one compiled generation (struct
- * pw_compiled) directly and never touches a map.  `portwarden explain` uses
- * it to say what the datapath would do with a packet.
+ * ingress and tc egress programs implement), written apart from the BPF
+ * code so that the two can be compared packet by packet.  It reads one
+ * compiled generation (struct pw_compiled) directly and never touches a
+ * map.  `portwarden explain` uses it to say what the datapath would do
+ * with a packet.
+ *
+ * It is stateless on purpose: it judges every packet by the policy, as the
+ * datapath does a packet that belongs to no known flow.  Replies of
+ * tracked flows (pw_flows) are not modelled; a test that compares the two
+ * empties the flow table between packets.
  */
 #ifndef PW_CLASSIFY_H
 #define PW_CLASSIFY_H
@@ -18,7 +24,11 @@
 #include "portwarden.h"
 #include "compile.h"
 
-/* XDP return codes, without pulling in <linux/bpf.h>. */
+/*
+ * What happens to the packet, in XDP's numbers (without pulling in
+ * <linux/bpf.h>) whatever the direction: the tc egress program says the
+ * same with TC_ACT_SHOT and TC_ACT_OK.
+ */
 #define PW_XDP_DROP 1
 #define PW_XDP_PASS 2
 
@@ -31,7 +41,9 @@ enum pw_counter_kind {
 
 struct pw_classify_result {
 	int action;             /* PW_XDP_PASS or PW_XDP_DROP */
-	enum pw_reason reason;  /* the one reason counter incremented */
+	uint8_t dir;            /* enum pw_dir the packet was classified in */
+	enum pw_reason reason;  /* the one reason counter incremented, at
+				 * pw_reason_index(dir, reason) */
 	enum pw_counter_kind counter;
 	uint32_t slot;          /* PW_COUNTER_SLOT: the slot */
 	uint32_t counter_index; /* slot * PW_NVERDICT + verdict */
@@ -57,17 +69,26 @@ struct pw_classify_result {
 	int proto_idx;          /* enum pw_proto_idx, or -1 if not parsed */
 	uint16_t port;          /* destination port / ICMP type; 0 if none */
 	uint16_t sport;         /* source port / ICMP code; 0 if none */
-	uint32_t role;          /* source role id (0 = unknown) */
+	uint32_t role;          /* peer role id (0 = unknown): the source's
+				 * on ingress, the destination's on egress */
 	uint32_t len;           /* bytes counted: the whole frame */
 };
 
 /*
- * Classify one ingress frame of @len bytes against @c with host config
- * @cfg at monotonic time @now (ns).  Always fills @res and returns its
- * action.  The unnamed-counter table is not modelled: a result with
- * counter == PW_COUNTER_UNNAMED assumes the insert succeeded; see
- * pw_classify_unnamed_full() for the other case.
+ * Classify one frame of @len bytes seen in direction @dir (PW_DIR_INGRESS:
+ * arriving, the XDP program; PW_DIR_EGRESS: leaving, the tc program)
+ * against @c with host config @cfg at monotonic time @now (ns).  On egress
+ * the peer is the destination, the egress tables apply, and a violation
+ * (or an unchecked frame) drops only when @cfg has PW_CFG_EGRESS_ENFORCE.
+ * Always fills @res and returns its action.  The unnamed-counter table is
+ * not modelled: a result with counter == PW_COUNTER_UNNAMED assumes the
+ * insert succeeded; see pw_classify_unnamed_full() for the other case.
  */
+int pw_classify_dir(const struct pw_compiled *c, const struct pw_config *cfg,
+		    uint64_t now, enum pw_dir dir, const void *pkt,
+		    uint32_t len, struct pw_classify_result *res);
+
+/* pw_classify_dir() for an ingress frame. */
 int pw_classify(const struct pw_compiled *c, const struct pw_config *cfg,
 		uint64_t now, const void *pkt, uint32_t len,
 		struct pw_classify_result *res);
@@ -86,6 +107,7 @@ const char *pw_verdict_name(unsigned verdict);
 /*
  * One human line describing @res, e.g.
  *   "tcp/3306 from 198.18.1.10 (role repman): allowed by rule 4 -> pass"
+ *   "egress tcp/8080 to 198.18.1.10 (role repman): violation ... -> pass"
  * @c (may be NULL) gives role names and rule lines.  Returns what
  * snprintf would (the length of the full line).
  */
