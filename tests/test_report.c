@@ -220,6 +220,15 @@ static FILE *capture(struct fx *f)
 	return fp;
 }
 
+/* f->r in Prometheus form, into f->out. */
+static void render_prometheus(struct fx *f)
+{
+	FILE *fp = capture(f);
+
+	pw_report_print_prometheus(&f->r, fp);
+	fclose(fp);
+}
+
 static void expect_output(struct fx *f, FILE *fp, const char *want)
 {
 	fclose(fp);
@@ -584,6 +593,19 @@ static const char *prom_want =
 	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"icmp-pmtu\"} 0\n"
 	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"ndp\"} 0\n"
 	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"unnamed-full\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"classified\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"arp\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"non-ip\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"trunc-l2\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"vlan-too-deep\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"trunc-l3\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"bad-l3\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"frag-nonfirst\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"exthdr-too-deep\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"trunc-l4\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"icmp-pmtu\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"ndp\"} 0\n"
+	"portwarden_reason_packets_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"unnamed-full\"} 0\n"
 	"# HELP portwarden_reason_bytes_total Bytes seen by portwarden, by how they were handled (classified: judged by the policy).\n"
 	"# TYPE portwarden_reason_bytes_total counter\n"
 	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"classified\"} 16164\n"
@@ -599,6 +621,57 @@ static const char *prom_want =
 	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"icmp-pmtu\"} 0\n"
 	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"ndp\"} 0\n"
 	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"ingress\",reason=\"unnamed-full\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"classified\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"arp\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"non-ip\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"trunc-l2\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"vlan-too-deep\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"trunc-l3\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"bad-l3\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"frag-nonfirst\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"exthdr-too-deep\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"trunc-l4\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"icmp-pmtu\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"ndp\"} 0\n"
+	"portwarden_reason_bytes_total{iface=\"eth0\",netns=\"\",dir=\"egress\",reason=\"unnamed-full\"} 0\n"
+	"# HELP portwarden_flow_table_capacity Entries the flow table holds at most.\n"
+	"# TYPE portwarden_flow_table_capacity gauge\n"
+	"portwarden_flow_table_capacity{iface=\"eth0\",netns=\"\"} 0\n"
+	"# HELP portwarden_flow_table_entries Entries in the flow table now, live or past their age.\n"
+	"# TYPE portwarden_flow_table_entries gauge\n"
+	"portwarden_flow_table_entries{iface=\"eth0\",netns=\"\"} 0\n"
+	"# HELP portwarden_flows Live flows, by who opened them: the host (opened) or a peer let in on ingress (inbound).\n"
+	"# TYPE portwarden_flows gauge\n"
+	"portwarden_flows{iface=\"eth0\",netns=\"\",origin=\"opened\"} 0\n"
+	"portwarden_flows{iface=\"eth0\",netns=\"\",origin=\"inbound\"} 0\n"
+	"# HELP portwarden_flow_table_full 1 when the flow table's entries reached its capacity: new flows evict the least recently used.\n"
+	"# TYPE portwarden_flow_table_full gauge\n"
+	"portwarden_flow_table_full{iface=\"eth0\",netns=\"\"} 0\n"
+	"# HELP portwarden_flow_inserts_total Flows recorded in the flow table.\n"
+	"# TYPE portwarden_flow_inserts_total counter\n"
+	"portwarden_flow_inserts_total{iface=\"eth0\",netns=\"\"} 0\n"
+	"# HELP portwarden_flow_insert_failures_total Flows the datapath could not record.\n"
+	"# TYPE portwarden_flow_insert_failures_total counter\n"
+	"portwarden_flow_insert_failures_total{iface=\"eth0\",netns=\"\"} 0\n"
+	"# HELP portwarden_flow_closed_total Flows removed from the flow table on a TCP RST.\n"
+	"# TYPE portwarden_flow_closed_total counter\n"
+	"portwarden_flow_closed_total{iface=\"eth0\",netns=\"\"} 0\n"
+	"# HELP portwarden_flow_expired_total Flows removed from the flow table past their age.\n"
+	"# TYPE portwarden_flow_expired_total counter\n"
+	"portwarden_flow_expired_total{iface=\"eth0\",netns=\"\"} 0\n"
+	"# HELP portwarden_flow_evictions Flows the full table dropped to make room, since load: inserts - closed - expired - entries (a gauge: derived, it may step back while flows come in during a scrape).\n"
+	"# TYPE portwarden_flow_evictions gauge\n"
+	"portwarden_flow_evictions{iface=\"eth0\",netns=\"\"} 0\n"
+	"# HELP portwarden_events_emitted_total Violation events put in the ring buffer.\n"
+	"# TYPE portwarden_events_emitted_total counter\n"
+	"portwarden_events_emitted_total{iface=\"eth0\",netns=\"\"} 0\n"
+	"# HELP portwarden_events_suppressed_total Violation events not sent: the token bucket was empty (rate_limited), or the flow was reported less than the event interval ago (repeat).\n"
+	"# TYPE portwarden_events_suppressed_total counter\n"
+	"portwarden_events_suppressed_total{iface=\"eth0\",netns=\"\",reason=\"rate_limited\"} 0\n"
+	"portwarden_events_suppressed_total{iface=\"eth0\",netns=\"\",reason=\"repeat\"} 0\n"
+	"# HELP portwarden_events_lost_total Violation events lost because the ring buffer was full.\n"
+	"# TYPE portwarden_events_lost_total counter\n"
+	"portwarden_events_lost_total{iface=\"eth0\",netns=\"\"} 0\n"
 	"# HELP portwarden_policy_info The policy in force, the digest of its compiled tables, the host's roles and the XDP mode; always 1.\n"
 	"# TYPE portwarden_policy_info gauge\n"
 	"portwarden_policy_info{iface=\"eth0\",netns=\"\",policy=\"shop\",digest=\"0123456789abcdef\",roles=\"\",xdp_mode=\"\"} 1\n"
@@ -648,14 +721,11 @@ static void test_prom_escape(void **state)
 static void test_prometheus_netns_escaped(void **state)
 {
 	struct fx *f = *state;
-	FILE *fp;
 
 	build(f, PW_REPORT_ALL, PW_NOTES_STALE, true);
 	f->r.netns = "lab";
 	f->r.policy = "odd \"name\"\\\n";
-	fp = capture(f);
-	pw_report_print_prometheus(&f->r, fp);
-	fclose(fp);
+	render_prometheus(f);
 	assert_non_null(strstr(f->out,
 		"portwarden_policy_info{iface=\"eth0\",netns=\"lab\","
 		"policy=\"odd \\\"name\\\"\\\\\\n\",digest=\"0123456789abcdef\","
@@ -679,13 +749,10 @@ static void test_prometheus_settings(void **state)
 		.reloaded_at = 1700000100,
 	};
 	struct fx *f = *state;
-	FILE *fp;
 
 	build(f, PW_REPORT_ALL, PW_NOTES_CURRENT, true);
 	f->r.st = &st;
-	fp = capture(f);
-	pw_report_print_prometheus(&f->r, fp);
-	fclose(fp);
+	render_prometheus(f);
 	assert_non_null(strstr(f->out,
 		"portwarden_policy_info{iface=\"eth0\",netns=\"\","
 		"policy=\"shop\",digest=\"0123456789abcdef\","
@@ -698,9 +765,7 @@ static void test_prometheus_settings(void **state)
 		"netns=\"\"} 1700000100\n"));
 	/* never reloaded: the policy in force is the one of the load */
 	st.reloaded_at = 0;
-	fp = capture(f);
-	pw_report_print_prometheus(&f->r, fp);
-	fclose(fp);
+	render_prometheus(f);
 	assert_non_null(strstr(f->out,
 		"\nportwarden_policy_load_timestamp_seconds{iface=\"eth0\","
 		"netns=\"\"} 1700000000\n"));
@@ -713,16 +778,13 @@ static void test_prometheus_settings(void **state)
 static void test_prometheus_deadline(void **state)
 {
 	struct fx *f = *state;
-	FILE *fp;
 
 	f->s.cfg.mode = PW_MODE_ENFORCE;
 	f->s.cfg.enforce_deadline_ns = 5000000000ULL;
 	f->s.read_mono_ns = 2000000000ULL;
 	f->s.read_wall = 1700000000;
 	build(f, PW_REPORT_ALL, PW_NOTES_CURRENT, true);
-	fp = capture(f);
-	pw_report_print_prometheus(&f->r, fp);
-	fclose(fp);
+	render_prometheus(f);
 	assert_non_null(strstr(f->out,
 		"\nportwarden_enforce_deadline_timestamp_seconds{iface=\"eth0\","
 		"netns=\"\"} 1700000003\n"));
@@ -734,9 +796,7 @@ static void test_prometheus_deadline(void **state)
 	build(f, PW_REPORT_ALL, PW_NOTES_CURRENT, true);
 	assert_true(f->r.reverted);
 	assert_int_equal(f->r.mode, PW_MODE_ENFORCE);
-	fp = capture(f);
-	pw_report_print_prometheus(&f->r, fp);
-	fclose(fp);
+	render_prometheus(f);
 	assert_non_null(strstr(f->out,
 		"\nportwarden_enforce_deadline_timestamp_seconds{iface=\"eth0\","
 		"netns=\"\"} 1699999996\n"));
@@ -747,9 +807,7 @@ static void test_prometheus_deadline(void **state)
 	/* confirmed: no deadline, no sample */
 	f->s.cfg.enforce_deadline_ns = 0;
 	build(f, PW_REPORT_ALL, PW_NOTES_CURRENT, true);
-	fp = capture(f);
-	pw_report_print_prometheus(&f->r, fp);
-	fclose(fp);
+	render_prometheus(f);
 	assert_null(strstr(f->out,
 		"\nportwarden_enforce_deadline_timestamp_seconds{"));
 	assert_non_null(strstr(f->out,
@@ -765,7 +823,6 @@ static void test_prometheus_reply_and_earlier(void **state)
 {
 	struct fx *f = *state;
 	struct pw_snap_slot *sl;
-	FILE *fp;
 
 	set(slot_of(f, EG, 6, "app", 8080, 8080), PW_VERDICT_REPLY, 9, 540);
 	sl = slot_of(f, IN, 6, "unknown", 3306, 3306);
@@ -773,9 +830,7 @@ static void test_prometheus_reply_and_earlier(void **state)
 	set(sl, PW_VERDICT_AUDIT, 3, 180);
 	add_unnamed(&f->s, 6, 0, 3306, PW_VERDICT_AUDIT, 2, 120);
 	build(f, PW_REPORT_ALL, PW_NOTES_CURRENT, true);
-	fp = capture(f);
-	pw_report_print_prometheus(&f->r, fp);
-	fclose(fp);
+	render_prometheus(f);
 	assert_non_null(strstr(f->out,
 		"portwarden_packets_total{iface=\"eth0\",netns=\"\","
 		"dir=\"egress\",role=\"app\",proto=\"tcp\",port=\"8080\","
@@ -790,18 +845,68 @@ static void test_prometheus_reply_and_earlier(void **state)
 		"verdict=\"audit\",rule=\"none\"} 2\n"));
 }
 
+/* Flow table, events, and the reasons of the egress hook. */
+static void test_prometheus_flows_events(void **state)
+{
+	struct fx *f = *state;
+
+	f->s.flows = (struct pw_flow_usage){
+		.capacity = 65536, .entries = 70, .live = 60, .opened = 45,
+		.inbound = 15, .inserted = 1000, .closed = 400,
+		.expired = 500, .insert_failed = 2, .evicted = 30,
+		.full = false,
+	};
+	f->s.stats[PW_STAT_EVENT_SENT] = 12;
+	f->s.stats[PW_STAT_EVENT_RATE_LIMITED] = 3;
+	f->s.stats[PW_STAT_EVENT_REPEAT] = 40;
+	f->s.stats[PW_STAT_EVENT_LOST] = 1;
+	f->s.egress_reasons[PW_REASON_NON_IP].packets = 9;
+	build(f, PW_REPORT_ALL, PW_NOTES_CURRENT, true);
+	render_prometheus(f);
+#define L "{iface=\"eth0\",netns=\"\""
+	assert_non_null(strstr(f->out,
+		"\nportwarden_flow_table_capacity" L "} 65536\n"));
+	assert_non_null(strstr(f->out,
+		"\nportwarden_flow_table_entries" L "} 70\n"));
+	assert_non_null(strstr(f->out,
+		"\nportwarden_flows" L ",origin=\"opened\"} 45\n"
+		"portwarden_flows" L ",origin=\"inbound\"} 15\n"));
+	assert_non_null(strstr(f->out, "\nportwarden_flow_table_full" L "} 0\n"));
+	assert_non_null(strstr(f->out,
+		"\nportwarden_flow_inserts_total" L "} 1000\n"));
+	assert_non_null(strstr(f->out,
+		"\nportwarden_flow_insert_failures_total" L "} 2\n"));
+	assert_non_null(strstr(f->out,
+		"\nportwarden_flow_closed_total" L "} 400\n"));
+	assert_non_null(strstr(f->out,
+		"\nportwarden_flow_expired_total" L "} 500\n"));
+	assert_non_null(strstr(f->out, "\nportwarden_flow_evictions" L "} 30\n"));
+	assert_non_null(strstr(f->out,
+		"\nportwarden_events_emitted_total" L "} 12\n"));
+	assert_non_null(strstr(f->out,
+		"\nportwarden_events_suppressed_total" L
+		",reason=\"rate_limited\"} 3\n"
+		"portwarden_events_suppressed_total" L ",reason=\"repeat\"} 40\n"));
+	assert_non_null(strstr(f->out,
+		"\nportwarden_events_lost_total" L "} 1\n"));
+	assert_non_null(strstr(f->out,
+		"\nportwarden_reason_packets_total" L
+		",dir=\"egress\",reason=\"non-ip\"} 9\n"));
+	assert_non_null(strstr(f->out,
+		"\nportwarden_reason_packets_total" L
+		",dir=\"ingress\",reason=\"non-ip\"} 0\n"));
+#undef L
+}
+
 /* The sums by verdict cover every key, whatever the rows leave out. */
 static void test_prometheus_verdicts_unfiltered(void **state)
 {
 	struct fx *f = *state;
-	FILE *fp;
 
 	fill_traffic(f);
 	build(f, PW_REPORT_VIOLATIONS, PW_NOTES_CURRENT, true);
 	assert_int_equal(f->r.nrows, 2);
-	fp = capture(f);
-	pw_report_print_prometheus(&f->r, fp);
-	fclose(fp);
+	render_prometheus(f);
 	assert_non_null(strstr(f->out,
 		"portwarden_verdict_packets_total{iface=\"eth0\",netns=\"\","
 		"dir=\"ingress\",verdict=\"allow\"} 132\n"
@@ -884,9 +989,7 @@ static void test_prometheus_several(void **state)
 		"portwarden_policy_stale{iface=\"eth0\",netns=\"\"} 0\n"
 		"portwarden_policy_stale{iface=\"eth0\",netns=\"lab\"} 1\n"));
 	/* and one interface alone passes the same check */
-	fp = capture(f);
-	pw_report_print_prometheus(&f->r, fp);
-	fclose(fp);
+	render_prometheus(f);
 	assert_int_equal(exposition_check(f->out, "portwarden_packets_total"),
 			 6);
 }
@@ -974,6 +1077,7 @@ int main(void)
 		T(test_prometheus_reply_and_earlier),
 		T(test_prometheus_several),
 		T(test_prometheus_verdicts_unfiltered),
+		T(test_prometheus_flows_events),
 		T(test_promtool),
 		cmocka_unit_test(test_proto_port_names),
 	};

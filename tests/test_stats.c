@@ -464,13 +464,13 @@ static void test_cli_prometheus(void **state)
 	assert_int_equal(f->status, 0);
 	snprintf(line, sizeof(line),
 		 "portwarden_packets_total{iface=\"%s\",netns=\"labns\","
-		 "direction=\"ingress\",src_role=\"app\",proto=\"tcp\","
+		 "dir=\"ingress\",role=\"app\",proto=\"tcp\","
 		 "port=\"3306\",verdict=\"allow\",rule=\"1\"} 3\n",
 		 f->name);
 	expect_in_output(f, line);
 	snprintf(line, sizeof(line),
 		 "portwarden_bytes_total{iface=\"%s\",netns=\"labns\","
-		 "direction=\"ingress\",src_role=\"unknown\",proto=\"tcp\","
+		 "dir=\"ingress\",role=\"unknown\",proto=\"tcp\","
 		 "port=\"23\",verdict=\"audit\",rule=\"none\"} %llu\n",
 		 f->name, (unsigned long long)f->bytes_unknown_23);
 	expect_in_output(f, line);

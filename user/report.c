@@ -164,7 +164,17 @@ int pw_snap_read(const struct pw_maps *m, struct pw_snap *s)
 	if (!err)
 		err = snap_read_entries(m, s);
 	for (reason = 0; !err && reason < PW_NREASON; reason++)
-		err = pw_maps_read_reason(m, reason, &s->reasons[reason]);
+		err = pw_maps_read_reason(
+			m, pw_reason_index(PW_DIR_INGRESS, reason),
+			&s->reasons[reason]);
+	for (reason = 0; !err && reason < PW_NREASON; reason++)
+		err = pw_maps_read_reason(
+			m, pw_reason_index(PW_DIR_EGRESS, reason),
+			&s->egress_reasons[reason]);
+	if (!err)
+		err = pw_maps_flow_usage(m, 0, &s->flows);
+	if (!err)
+		err = pw_maps_read_stats(m, s->stats);
 	if (!err)
 		err = pw_maps_foreach_unnamed(m, snap_add_unnamed, s);
 	if (err)
@@ -418,6 +428,10 @@ int pw_report_build(const struct pw_snap *s, const struct pw_compiled *c,
 	place_deadline(s, r);
 	sum_verdicts(s, r);
 	memcpy(r->reasons, s->reasons, sizeof(r->reasons));
+	memcpy(r->egress_reasons, s->egress_reasons,
+	       sizeof(r->egress_reasons));
+	r->flows = s->flows;
+	memcpy(r->stats, s->stats, sizeof(r->stats));
 	err = role_text_fill(s, r);
 	if (!err)
 		err = rows_alloc(s, r);
@@ -1063,13 +1077,19 @@ static void prom_reasons(FILE *out, const char *name,
 {
 	unsigned i;
 
-	/* the reasons counted so far are those of the ingress hook */
-	for (i = 0; i < PW_NREASON; i++) {
-		prom_open(out, name, r);
-		prom_label(out, "dir", dir_name(PW_DIR_INGRESS));
-		prom_label(out, "reason", pw_reason_name(i));
-		prom_close(out, bytes ? r->reasons[i].bytes
-				      : r->reasons[i].packets);
+	unsigned dir;
+
+	for (dir = 0; dir < PW_NDIR; dir++) {
+		const struct pw_counter *c = dir == PW_DIR_INGRESS
+						     ? r->reasons
+						     : r->egress_reasons;
+
+		for (i = 0; i < PW_NREASON; i++) {
+			prom_open(out, name, r);
+			prom_label(out, "dir", dir_name(dir));
+			prom_label(out, "reason", pw_reason_name(i));
+			prom_close(out, bytes ? c[i].bytes : c[i].packets);
+		}
 	}
 }
 
@@ -1146,25 +1166,6 @@ static void prom_policy_info(FILE *out, const char *name,
 	prom_close(out, 1);
 }
 
-static void prom_policy_stale(FILE *out, const char *name,
-			      const struct pw_report *r)
-{
-	prom_open(out, name, r);
-	prom_close(out, r->notes != PW_NOTES_CURRENT);
-}
-
-/* One series per mode, 1 for the one the datapath acts in. */
-static void prom_mode(FILE *out, const char *name, const struct pw_report *r)
-{
-	bool enforcing = r->mode == PW_MODE_ENFORCE && !r->reverted;
-
-	prom_open(out, name, r);
-	prom_label(out, "mode", "audit");
-	prom_close(out, !enforcing);
-	prom_open(out, name, r);
-	prom_label(out, "mode", "enforce");
-	prom_close(out, enforcing);
-}
 
 static void prom_deadline(FILE *out, const char *name,
 			  const struct pw_report *r)
@@ -1227,68 +1228,200 @@ static void prom_policy_time(FILE *out, const char *name,
 	prom_close(out, (uint64_t)t);
 }
 
+/* ------------------------------------------------ plain and labelled -- */
+
+/* The values that are one sample per interface, without labels of their own. */
+enum prom_plain {
+	PLAIN_NONE = 0, /* the family has a samples function instead */
+	PLAIN_POLICY_STALE,
+	PLAIN_FLOW_CAPACITY,
+	PLAIN_FLOW_ENTRIES,
+	PLAIN_FLOW_FULL,
+	PLAIN_FLOW_INSERTED,
+	PLAIN_FLOW_INSERT_FAILED,
+	PLAIN_FLOW_CLOSED,
+	PLAIN_FLOW_EXPIRED,
+	PLAIN_FLOW_EVICTED,
+	PLAIN_EVENTS_SENT,
+	PLAIN_EVENTS_LOST,
+};
+
+static uint64_t plain_value(const struct pw_report *r, enum prom_plain which)
+{
+	const struct pw_flow_usage *u = &r->flows;
+
+	switch (which) {
+	case PLAIN_POLICY_STALE:
+		return r->notes != PW_NOTES_CURRENT;
+	case PLAIN_FLOW_CAPACITY:
+		return u->capacity;
+	case PLAIN_FLOW_ENTRIES:
+		return u->entries;
+	case PLAIN_FLOW_FULL:
+		return u->full;
+	case PLAIN_FLOW_INSERTED:
+		return u->inserted;
+	case PLAIN_FLOW_INSERT_FAILED:
+		return u->insert_failed;
+	case PLAIN_FLOW_CLOSED:
+		return u->closed;
+	case PLAIN_FLOW_EXPIRED:
+		return u->expired;
+	case PLAIN_FLOW_EVICTED:
+		return u->evicted;
+	case PLAIN_EVENTS_SENT:
+		return r->stats[PW_STAT_EVENT_SENT];
+	case PLAIN_EVENTS_LOST:
+		return r->stats[PW_STAT_EVENT_LOST];
+	default:
+		return 0;
+	}
+}
+
+/* One series per value of @label. */
+static void prom_labelled(FILE *out, const char *name,
+			  const struct pw_report *r, const char *label,
+			  const char *const *values, const uint64_t *counts,
+			  unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		prom_open(out, name, r);
+		prom_label(out, label, values[i]);
+		prom_close(out, counts[i]);
+	}
+}
+
+/* One series per mode, 1 for the one the datapath acts in. */
+static void prom_mode(FILE *out, const char *name, const struct pw_report *r)
+{
+	static const char *const modes[] = { "audit", "enforce" };
+	bool enforcing = r->mode == PW_MODE_ENFORCE && !r->reverted;
+	const uint64_t in_force[] = { !enforcing, enforcing };
+
+	prom_labelled(out, name, r, "mode", modes, in_force, 2);
+}
+
+static void prom_flows_live(FILE *out, const char *name,
+			    const struct pw_report *r)
+{
+	static const char *const origins[] = { "opened", "inbound" };
+	const uint64_t live[] = { r->flows.opened, r->flows.inbound };
+
+	prom_labelled(out, name, r, "origin", origins, live, 2);
+}
+
+static void prom_events_suppressed(FILE *out, const char *name,
+				   const struct pw_report *r)
+{
+	static const char *const why[] = { "rate_limited", "repeat" };
+	const uint64_t n[] = { r->stats[PW_STAT_EVENT_RATE_LIMITED],
+			       r->stats[PW_STAT_EVENT_REPEAT] };
+
+	prom_labelled(out, name, r, "reason", why, n, 2);
+}
+
 struct prom_family {
 	const char *name;
 	const char *type;
 	const char *help;
-	/* the samples of one interface */
+	/* the samples of one interface, or one sample of a plain value */
 	void (*samples)(FILE *out, const char *name, const struct pw_report *r);
+	enum prom_plain plain;
 };
 
 static const struct prom_family prom_families[] = {
 	{ "portwarden_packets_total", "counter",
 	  "Packets per counter key: direction, peer role, protocol, port, "
 	  "verdict, deciding rule.",
-	  prom_packets },
+	  .samples = prom_packets },
 	{ "portwarden_bytes_total", "counter",
 	  "Bytes per counter key: direction, peer role, protocol, port, "
 	  "verdict, deciding rule.",
-	  prom_bytes },
+	  .samples = prom_bytes },
 	{ "portwarden_verdict_packets_total", "counter",
 	  "Packets judged by the policy, per direction and verdict (the sum "
 	  "of portwarden_packets_total; every series from the load on).",
-	  prom_verdict_packets },
+	  .samples = prom_verdict_packets },
 	{ "portwarden_verdict_bytes_total", "counter",
 	  "Bytes judged by the policy, per direction and verdict (the sum "
 	  "of portwarden_bytes_total; every series from the load on).",
-	  prom_verdict_bytes },
+	  .samples = prom_verdict_bytes },
 	{ "portwarden_reason_packets_total", "counter",
 	  "Packets seen by portwarden, by how they were handled (classified: "
 	  "judged by the policy).",
-	  prom_reason_packets },
+	  .samples = prom_reason_packets },
 	{ "portwarden_reason_bytes_total", "counter",
 	  "Bytes seen by portwarden, by how they were handled (classified: "
 	  "judged by the policy).",
-	  prom_reason_bytes },
+	  .samples = prom_reason_bytes },
+	{ "portwarden_flow_table_capacity", "gauge",
+	  "Entries the flow table holds at most.", .plain = PLAIN_FLOW_CAPACITY },
+	{ "portwarden_flow_table_entries", "gauge",
+	  "Entries in the flow table now, live or past their age.",
+	  .plain = PLAIN_FLOW_ENTRIES },
+	{ "portwarden_flows", "gauge",
+	  "Live flows, by who opened them: the host (opened) or a peer let in "
+	  "on ingress (inbound).",
+	  .samples = prom_flows_live },
+	{ "portwarden_flow_table_full", "gauge",
+	  "1 when the flow table's entries reached its capacity: new flows "
+	  "evict the least recently used.",
+	  .plain = PLAIN_FLOW_FULL },
+	{ "portwarden_flow_inserts_total", "counter",
+	  "Flows recorded in the flow table.", .plain = PLAIN_FLOW_INSERTED },
+	{ "portwarden_flow_insert_failures_total", "counter",
+	  "Flows the datapath could not record.", .plain = PLAIN_FLOW_INSERT_FAILED },
+	{ "portwarden_flow_closed_total", "counter",
+	  "Flows removed from the flow table on a TCP RST.", .plain = PLAIN_FLOW_CLOSED },
+	{ "portwarden_flow_expired_total", "counter",
+	  "Flows removed from the flow table past their age.",
+	  .plain = PLAIN_FLOW_EXPIRED },
+	{ "portwarden_flow_evictions", "gauge",
+	  "Flows the full table dropped to make room, since load: inserts - "
+	  "closed - expired - entries (a gauge: derived, it may step back "
+	  "while flows come in during a scrape).",
+	  .plain = PLAIN_FLOW_EVICTED },
+	{ "portwarden_events_emitted_total", "counter",
+	  "Violation events put in the ring buffer.", .plain = PLAIN_EVENTS_SENT },
+	{ "portwarden_events_suppressed_total", "counter",
+	  "Violation events not sent: the token bucket was empty "
+	  "(rate_limited), or the flow was reported less than the event "
+	  "interval ago (repeat).",
+	  .samples = prom_events_suppressed },
+	{ "portwarden_events_lost_total", "counter",
+	  "Violation events lost because the ring buffer was full.",
+	  .plain = PLAIN_EVENTS_LOST },
 	{ "portwarden_policy_info", "gauge",
 	  "The policy in force, the digest of its compiled tables, the "
 	  "host's roles and the XDP mode; always 1.",
-	  prom_policy_info },
+	  .samples = prom_policy_info },
 	{ "portwarden_policy_stale", "gauge",
 	  "1 when the policy files changed (or cannot be read) since the last "
 	  "load or reload.",
-	  prom_policy_stale },
+	  .plain = PLAIN_POLICY_STALE },
 	{ "portwarden_mode", "gauge",
 	  "1 for the mode the datapath acts in (an enforce past its "
 	  "unconfirmed deadline acts as audit), 0 for the other.",
-	  prom_mode },
+	  .samples = prom_mode },
 	{ "portwarden_enforce_deadline_timestamp_seconds", "gauge",
 	  "When an enforce mode that waits for 'portwarden confirm' reverts "
 	  "to audit (Unix time).",
-	  prom_deadline },
+	  .samples = prom_deadline },
 	{ "portwarden_unused_rules", "gauge",
 	  "Allow rules in force that nothing has hit since load or reset.",
-	  prom_unused_count },
+	  .samples = prom_unused_count },
 	{ "portwarden_unused_rule_info", "gauge",
 	  "One series per allow rule in force that nothing has hit since "
 	  "load or reset; always 1.",
-	  prom_unused_rules },
+	  .samples = prom_unused_rules },
 	{ "portwarden_load_timestamp_seconds", "gauge",
 	  "When portwarden was loaded on the interface (Unix time).",
-	  prom_load_time },
+	  .samples = prom_load_time },
 	{ "portwarden_policy_load_timestamp_seconds", "gauge",
 	  "When the policy in force was loaded or last reloaded (Unix time).",
-	  prom_policy_time },
+	  .samples = prom_policy_time },
 };
 
 void pw_prom_write_reports(const struct pw_report *const *r, size_t n,
@@ -1300,8 +1433,14 @@ void pw_prom_write_reports(const struct pw_report *const *r, size_t n,
 	for (f = prom_families;
 	     f < prom_families + sizeof(prom_families) / sizeof(*f); f++) {
 		pw_prom_header(out, f->name, f->type, f->help);
-		for (i = 0; i < n; i++)
-			f->samples(out, f->name, r[i]);
+		for (i = 0; i < n; i++) {
+			if (f->samples) {
+				f->samples(out, f->name, r[i]);
+				continue;
+			}
+			prom_open(out, f->name, r[i]);
+			prom_close(out, plain_value(r[i], f->plain));
+		}
 	}
 }
 

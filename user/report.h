@@ -60,7 +60,10 @@ struct pw_snap {
 	uint32_t nslots;	    /* slot ids in use: 0..nslots-1 */
 	struct pw_snap_unnamed *unnamed;
 	uint32_t nunnamed;
-	struct pw_counter reasons[PW_NREASON];
+	struct pw_counter reasons[PW_NREASON]; /* of the ingress hook */
+	struct pw_counter egress_reasons[PW_NREASON];
+	struct pw_flow_usage flows;
+	__u64 stats[PW_NSTAT]; /* pw_stats: flow table and events */
 	struct pw_role_name *roles; /* index = role id */
 	uint32_t nroles;
 	struct pw_config cfg;
@@ -140,7 +143,10 @@ struct pw_report {
 	const struct pw_policy *pol;
 	struct pw_report_unused *unused;
 	uint32_t nunused;
-	struct pw_counter reasons[PW_NREASON];
+	struct pw_counter reasons[PW_NREASON]; /* of the ingress hook */
+	struct pw_counter egress_reasons[PW_NREASON];
+	struct pw_flow_usage flows;
+	__u64 stats[PW_NSTAT];
 	/* every counter key summed by direction and verdict, whatever the filter */
 	struct pw_counter verdicts[PW_NDIR][PW_NVERDICT];
 
