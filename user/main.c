@@ -32,6 +32,8 @@
 	X(mode)        \
 	X(confirm)     \
 	X(stats)       \
+	X(watch)       \
+	X(suggest)     \
 	X(lab)         \
 	X(help)
 
