@@ -8,6 +8,7 @@ packages=(
 	clang llvm bpftool
 	libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
 	libcmocka-dev
+	libmicrohttpd-dev # portwarden exporter's HTTP server
 	iproute2 util-linux
 	prometheus # promtool: tests check the stats --prometheus output
 )

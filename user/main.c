@@ -32,6 +32,7 @@
 	X(mode)        \
 	X(confirm)     \
 	X(stats)       \
+	X(exporter)    \
 	X(watch)       \
 	X(suggest)     \
 	X(lab)         \
