@@ -1,0 +1,6 @@
+policy a.policy
+policy b.policy
+role BAD
+mode sideways
+tag
+key value
