@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
 	build-essential pkg-config meson ninja-build
 	clang llvm bpftool
+	libclang-rt-14-dev valgrind # fuzz/: libFuzzer and sanitizers; tests/valgrind_cli.sh
 	libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
 	libcmocka-dev
 	libmicrohttpd-dev # portwarden exporter's HTTP server
