@@ -12,6 +12,7 @@ packages=(
 	libmicrohttpd-dev # portwarden exporter's HTTP server
 	iproute2 util-linux
 	prometheus # promtool: tests check the stats --prometheus output
+	nftables iptables # export: nft -c / iptables-restore --test, netns tests
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -25,6 +25,7 @@
  */
 #define PW_COMMANDS(X) \
 	X(check)       \
+	X(export)      \
 	X(load)        \
 	X(unload)      \
 	X(status)      \
