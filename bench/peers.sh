@@ -29,9 +29,11 @@ quick=false
 if $quick; then
 	tr_args=(--repeat 100000 --rounds 1)
 	live_seconds=1
+	live_rounds=1
 else
 	tr_args=(--repeat 1000000 --rounds 5)
 	live_seconds=5
+	live_rounds=3
 fi
 # offered loads of the live runs: a fixed rate every receiver sustains,
 # then as fast as the generator goes (0)
@@ -57,7 +59,8 @@ teardown() {
 		ip netns del "$ns" 2>/dev/null || true
 	done
 }
-trap teardown EXIT
+live_raw=$(mktemp)
+trap 'teardown; rm -f "$live_raw"' EXIT
 trap 'exit 130' INT TERM
 
 [ "$(id -u)" -eq 0 ] || die "needs root"
@@ -226,18 +229,37 @@ live_run() {
 	fi
 	while IFS='=' read -r k v; do b[$k]=$v; done < <(snapshot "$napi" "$ksoft")
 	while IFS='=' read -r k v; do g[$k]=$v; done <<<"$out"
-	awk -v f="$filter" -v rate="$rate" -v s="${g[seconds]}" \
-		-v sent="${g[frames]}" -v rx="$((b[rx] - a[rx]))" \
-		-v lost="$((b[lost] - a[lost]))" \
-		-v dl="$((b[delivered] - a[delivered]))" \
-		-v cpu="$((b[napi_ns] - a[napi_ns] + b[ksoft_ns] - a[ksoft_ns]))" \
-		'BEGIN {
-		offered = rate == 0 ? "max" : sprintf("%.0fk", rate / 1000)
-		printf "| %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.1f%% | %.0f%% | %.0f |\n",
-			f, offered, sent / s, lost / s, rx / s, dl / s, (rx - dl) / s,
-			rx ? 100 * (rx - dl) / rx : 0, cpu / s / 1e7,
-			rx ? cpu / rx : 0
-	}'
+	# filter rate seconds sent lost received delivered cpu_ns
+	echo "$filter $rate ${g[seconds]} ${g[frames]} $((b[lost] - a[lost]))" \
+		"$((b[rx] - a[rx])) $((b[delivered] - a[delivered]))" \
+		"$((b[napi_ns] - a[napi_ns] + b[ksoft_ns] - a[ksoft_ns]))"
+}
+
+median() { # numbers on stdin
+	sort -g | awk '{ v[NR] = $1 }
+		END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# The median over the rounds of each column, as a markdown row.
+live_row() { # filter rate
+	local per_run col
+	local -a m
+	per_run=$(awk -v f="$1" -v r="$2" '$1 == f && $2 == r {
+		s = $3; rx = $6; dl = $7
+		printf "%f %f %f %f %f %f %f %f\n", $4 / s, $5 / s, rx / s, dl / s,
+			(rx - dl) / s, rx ? 100 * (rx - dl) / rx : 0, $8 / s / 1e7,
+			rx ? $8 / rx : 0 }' "$live_raw")
+	for col in 1 2 3 4 5 6 7 8; do
+		m+=("$(awk -v c="$col" '{ print $c }' <<<"$per_run" | median)")
+	done
+	local lo hi
+	lo=$(awk '{ print $8 }' <<<"$per_run" | sort -g | head -n 1)
+	hi=$(awk '{ print $8 }' <<<"$per_run" | sort -g | tail -n 1)
+	awk -v f="$1" -v r="$2" -v m="${m[*]}" -v lo="$lo" -v hi="$hi" 'BEGIN {
+		split(m, v, " ")
+		printf "| %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.1f%% | %.0f%% | %.0f (%.0f-%.0f) |\n",
+			f, r == 0 ? "max" : sprintf("%.0fk", r / 1000),
+			v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], lo, hi }'
 }
 
 live_section() {
@@ -253,19 +275,25 @@ live_section() {
 		"(half allowed, half violations)," \
 		"source address and port varied per frame.  nftables and iptables" \
 		"rules: $rules (bench/rules/ holds the hand-written ones)."
-	echo "$live_seconds s per run."
+	echo "$live_seconds s per run, $live_rounds rounds (each filter in turn," \
+		"a fresh pair each time); the medians, and the range of CPU ns/pkt."
 	echo
 	echo "| filter | offered | sent pps | lost at veth ring pps |" \
 		"received pps | to L4 pps | dropped pps | dropped | receiver CPU |" \
-		"CPU ns/pkt |"
+		"CPU ns/pkt (min-max) |"
 	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for rate in "${live_rates[@]}"; do
+		for round in $(seq "$live_rounds"); do
+			for f in "${filters[@]}"; do
+				log "live: $f at ${rate/#0/max} pps, round $round"
+				setup_pair
+				apply_filter "$f"
+				live_run "$f" "$rate" >>"$live_raw"
+				teardown
+			done
+		done
 		for f in "${filters[@]}"; do
-			log "live: $f at ${rate/#0/max} pps"
-			setup_pair
-			apply_filter "$f"
-			live_run "$f" "$rate"
-			teardown
+			live_row "$f" "$rate"
 		done
 	done
 	echo
