@@ -667,6 +667,7 @@ static void add_random_config(int index)
  */
 struct aim {
 	bool on;
+	bool answer; /* egress: from the port (an ingress segment), not to it */
 	uint8_t proto;
 	uint16_t port;
 	int role; /* role id to take the peer from, or -1 */
@@ -855,23 +856,37 @@ static void random_l4(struct pb *p, const struct pw_compiled *comp,
 	}
 }
 
+/*
+ * The L4 header of an aimed frame: to the aimed port, or for an answer
+ * from it (to any port; an ICMP answer is an echo reply).
+ */
 static void aimed_l4(struct pb *p, const struct aim *a)
 {
+	uint16_t sport = (uint16_t)rnd(), dport = a->port;
+	uint8_t type = (uint8_t)a->port;
+
+	if (a->answer) {
+		sport = a->port;
+		dport = (uint16_t)rnd();
+		type = a->proto == 1 ? 0 : 129;
+	}
 	switch (a->proto) {
 	case 6:
-		pb_tcp(p, (uint16_t)rnd(), a->port);
+		pb_tcp(p, sport, dport);
+		if (a->answer)
+			pb_tcp_flags(p, chance(50) ? 0x12 : 0x10);
 		break;
 	case 17:
-		pb_udp(p, (uint16_t)rnd(), a->port);
+		pb_udp(p, sport, dport);
 		break;
 	case 132:
-		pb_sctp(p, (uint16_t)rnd(), a->port);
+		pb_sctp(p, sport, dport);
 		break;
 	case 1:
-		pb_icmp(p, (uint8_t)a->port, (uint8_t)rn(16));
+		pb_icmp(p, type, (uint8_t)rn(16));
 		break;
 	default:
-		pb_icmp6(p, (uint8_t)a->port, (uint8_t)rn(4));
+		pb_icmp6(p, type, (uint8_t)rn(4));
 		break;
 	}
 }
@@ -956,7 +971,13 @@ static void random_frame(const struct config *c, unsigned dir, struct pb *p)
 	for (int i = 0; i < ntags; i++)
 		pb_vlan(p, chance(50) ? PB_ETH_P_8021Q : PB_ETH_P_8021AD,
 			(uint16_t)rn(4096));
-	choose_aim(c, dir, &aim);
+	/* an egress frame may answer what an ingress rule lets in */
+	if (dir == PW_DIR_EGRESS && chance(20)) {
+		choose_aim(c, PW_DIR_INGRESS, &aim);
+		aim.answer = aim.on;
+	} else {
+		choose_aim(c, dir, &aim);
+	}
 	if (aim.on && x < 90) {
 		/* the family of an address of the role, else by the protocol */
 		pe = aim.role >= 0 ? pick_pool(c, aim.role, 0) : NULL;
@@ -1246,10 +1267,11 @@ static void print_tally(void)
 	for (int i = 0; i < PW_NREASON; i++)
 		fprintf(stderr, " %s %ld", pw_reason_name(i), by_reason[i]);
 	fprintf(stderr,
-		"\ndiff: counters: slot %ld, unnamed %ld, none %ld; verdicts: allow %ld, audit %ld, drop %ld; actions: pass %ld, drop %ld; ipv4 %ld, ipv6 %ld; ingress %ld, egress %ld\n",
+		"\ndiff: counters: slot %ld, unnamed %ld, none %ld; verdicts: allow %ld, audit %ld, drop %ld, reply %ld; actions: pass %ld, drop %ld; ipv4 %ld, ipv6 %ld; ingress %ld, egress %ld\n",
 		by_counter[PW_COUNTER_SLOT], by_counter[PW_COUNTER_UNNAMED],
 		by_counter[PW_COUNTER_NONE], by_verdict[PW_VERDICT_ALLOW],
 		by_verdict[PW_VERDICT_AUDIT], by_verdict[PW_VERDICT_DROP],
+		by_verdict[PW_VERDICT_REPLY],
 		by_action[2], by_action[1], by_family[4], by_family[6],
 		by_dir[PW_DIR_INGRESS], by_dir[PW_DIR_EGRESS]);
 	fprintf(stderr,

@@ -10,9 +10,16 @@
  * checks the return code and that exactly the expected counter moved:
  * one reason of the hook's direction, one slot counter or one pw_unnamed
  * key, by {1, frame length}, and the flow statistics by what the frame
- * should have done to the table (insert, close, expire).  Frames that are
- * judged by the policy (not replies) are also put to the reference
- * classifier, which must agree.
+ * should have done to the table (insert, close, expire), and one event
+ * statistic per violation.  Frames that no recorded flow explains (judged
+ * by the policy, or egress answers to what an ingress rule lets in) are
+ * also put to the reference classifier, which must agree.
+ *
+ * Covered: flows the host opens (egress first) and flows let in (ingress
+ * SYN, echo request, audited violations), their replies on the opening
+ * rule's row, the exact 5-tuple match, RST, FIN and ages, UDP and ICMP
+ * echo, IPv4 and IPv6, VLAN tags on both hooks, egress answers without a
+ * flow, egress enforcement, a full LRU table, and the shadow policy.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -78,7 +85,7 @@ struct fam {
 	uint8_t fam;
 	const char *local, *local_b; /* this host (no role needed) */
 	const char *db, *db_b;       /* role db */
-	const char *repman, *app, *bastion, *unknown;
+	const char *repman, *app, *bastion, *operator, *unknown;
 };
 
 static const struct fam F4 = {
@@ -90,6 +97,7 @@ static const struct fam F4 = {
 	.repman = "198.18.1.10",
 	.app = "198.18.4.11",
 	.bastion = "198.18.5.10",
+	.operator = "198.18.10.11",
 	.unknown = "198.18.9.9",
 };
 
@@ -102,6 +110,7 @@ static const struct fam F6 = {
 	.repman = "2001:db8:1::10",
 	.app = "2001:db8:4::11",
 	.bastion = "2001:db8:5::10",
+	.operator = "2001:db8:10::11",
 	.unknown = "2001:db8:99::1",
 };
 
@@ -450,7 +459,8 @@ struct expect {
 	uint32_t index;           /* SLOT: pw_counter_index(slot, verdict) */
 	struct pw_counter_key key; /* UNNAMED: the key */
 	enum pw_reason reason;
-	bool reply;               /* counted as a reply, never judged */
+	bool flow_reply;          /* a reply of a recorded flow: the
+				   * stateless classifier is not asked */
 	int insert, closed, expired; /* pw_stats deltas */
 };
 
@@ -460,7 +470,7 @@ static struct expect at_slot(uint32_t s, uint8_t verdict)
 		.action = verdict == VDROP ? DROP : PASS,
 		.ck = PW_COUNTER_SLOT,
 		.index = pw_counter_index(s, verdict),
-		.reply = verdict == REPLY,
+		.flow_reply = verdict == REPLY,
 	};
 
 	return e;
@@ -475,7 +485,7 @@ static struct expect at_unnamed(unsigned dir, uint8_t proto, uint32_t r,
 		.key = { .dir = (uint8_t)dir, .proto = proto,
 			 .role = (uint16_t)r, .port_lo = port,
 			 .port_hi = port, .verdict = verdict },
-		.reply = verdict == REPLY,
+		.flow_reply = verdict == REPLY,
 	};
 
 	return e;
@@ -485,6 +495,22 @@ static struct expect opening(struct expect e)
 {
 	e.insert = 1;
 	return e;
+}
+
+/*
+ * An egress reply with no flow behind it: it answers what an ingress rule
+ * lets in, which the classifier knows too.  The datapath records the
+ * inbound flow then (adopted), unless the answer is a RST.
+ */
+static struct expect answer(struct expect e)
+{
+	e.flow_reply = false;
+	return e;
+}
+
+static struct expect adopted(struct expect e)
+{
+	return opening(answer(e));
 }
 
 static void read_stats(__u64 st[PW_NSTAT])
@@ -529,11 +555,11 @@ static void frame(const char *name, unsigned hook, const struct tuple *t,
 	__u64 st0[PW_NSTAT], st1[PW_NSTAT];
 	char why[256], hex[3 * PB_MAX + 1];
 	bool violation;
-	int action = -1;
+	int action = -1, verdict;
 	struct pb p;
 
 	build(t, &p);
-	if (!e.reply)
+	if (!e.flow_reply)
 		check_oracle(name, hook, &p, &e);
 	want.dir = (uint8_t)hook;
 	want.reason = e.reason;
@@ -559,9 +585,9 @@ static void frame(const char *name, unsigned hook, const struct tuple *t,
 	xr_snap_free(&before);
 	xr_snap_free(&after);
 
-	violation = !e.reply && (e.ck == PW_COUNTER_UNNAMED ?
-					 e.key.verdict != ALLOW :
-					 e.index % PW_NVERDICT != ALLOW);
+	verdict = e.ck == PW_COUNTER_UNNAMED ? e.key.verdict :
+					       e.index % PW_NVERDICT;
+	violation = verdict == AUDIT || verdict == VDROP;
 	if (st1[PW_STAT_FLOW_INSERT] - st0[PW_STAT_FLOW_INSERT] !=
 		    (__u64)e.insert ||
 	    st1[PW_STAT_FLOW_CLOSED] - st0[PW_STAT_FLOW_CLOSED] !=
@@ -663,6 +689,19 @@ static void age_flow(const struct tuple *t, unsigned hook, __u64 age_s)
 			skip();   \
 	} while (0)
 
+/* test_@fn_v4 and test_@fn_v6: @fn(family) for each address family. */
+#define BOTH_FAMILIES(fn)                        \
+	static void test_##fn##_v4(void **state) \
+	{                                        \
+		SKIP_WITHOUT_SEED();             \
+		fn(&F4);                         \
+	}                                        \
+	static void test_##fn##_v6(void **state) \
+	{                                        \
+		SKIP_WITHOUT_SEED();             \
+		fn(&F6);                         \
+	}
+
 /*
  * A TCP handshake started by @syn through hook @hook and allowed at slot
  * @s (the rule's row for role @rname): the SYN records the flow, and the
@@ -739,17 +778,7 @@ static void egress_open_and_reply(const struct fam *a)
 	assert_flow(&syn, EG, PW_FLOW_OPENED, s22, "db", 22, ALLOW);
 }
 
-static void test_egress_open_reply_v4(void **state)
-{
-	SKIP_WITHOUT_SEED();
-	egress_open_and_reply(&F4);
-}
-
-static void test_egress_open_reply_v6(void **state)
-{
-	SKIP_WITHOUT_SEED();
-	egress_open_and_reply(&F6);
-}
+BOTH_FAMILIES(egress_open_and_reply)
 
 /* ------------------------------------------------------------------ */
 /* Flows let in: ingress first, the host answers                       */
@@ -765,6 +794,8 @@ static void inbound_and_answer(const struct fam *a)
 
 	/* the answers leave on the ingress rule's row, not as violations */
 	handshake("repman to 3306", IN, &syn, s3306, "repman");
+	/* a retransmitted SYN finds its flow: nothing new is recorded */
+	frame("repman SYN again", IN, &syn, at_slot(s3306, ALLOW));
 	/* the same answer from another local port: egress to repman's
 	 * ephemeral port, which no rule names */
 	t = reverse(&syn, SYNACK);
@@ -816,17 +847,7 @@ static void inbound_and_answer(const struct fam *a)
 	      at_unnamed(IN, TCP, role("app"), 8080, REPLY));
 }
 
-static void test_inbound_v4(void **state)
-{
-	SKIP_WITHOUT_SEED();
-	inbound_and_answer(&F4);
-}
-
-static void test_inbound_v6(void **state)
-{
-	SKIP_WITHOUT_SEED();
-	inbound_and_answer(&F6);
-}
+BOTH_FAMILIES(inbound_and_answer)
 
 /* ------------------------------------------------------------------ */
 /* RST, FIN and age                                                    */
@@ -837,7 +858,7 @@ static void test_rst_fin_expiry(void **state)
 	const struct fam *a = &F4;
 	struct tuple syn = TUPLE(a->fam, a->local, a->db, TCP, 40100, 22, SYN);
 	struct tuple t;
-	uint32_t s22, db;
+	uint32_t s22, s3306, db;
 	struct pw_flow f;
 	__u64 fin_s = PW_DEFAULT_FLOW_FIN_TIMEOUT_S;
 
@@ -851,7 +872,7 @@ static void test_rst_fin_expiry(void **state)
 	frame("RST from db:22", IN, &t,
 	      (struct expect){ .action = PASS, .ck = PW_COUNTER_SLOT,
 			       .index = pw_counter_index(s22, REPLY),
-			       .reply = true, .closed = 1 });
+			       .flow_reply = true, .closed = 1 });
 	assert_no_flow(&syn, EG);
 	t = reverse(&syn, ACK);
 	frame("ACK after the RST", IN, &t,
@@ -906,6 +927,26 @@ static void test_rst_fin_expiry(void **state)
 			       .insert = 1, .expired = 1 });
 	t = reverse(&syn, ACK);
 	frame("reply of the reopened flow", IN, &t, at_slot(s22, REPLY));
+
+	/* an inbound flow: the host's RST ends it */
+	syn = TUPLE(a->fam, a->repman, a->local, TCP, 50400, 3306, SYN);
+	s3306 = slot(IN, TCP, 3306, "repman");
+	frame("repman SYN for RST", IN, &syn, opening(at_slot(s3306, ALLOW)));
+	t = reverse(&syn, PB_TCP_RST | ACK);
+	frame("host's RST to repman", EG, &t,
+	      (struct expect){ .action = PASS, .ck = PW_COUNTER_SLOT,
+			       .index = pw_counter_index(s3306, REPLY),
+			       .flow_reply = true, .closed = 1 });
+	assert_no_flow(&syn, IN);
+	/* an aged inbound flow: the next SYN expires it and records it anew */
+	syn.sport = 50401;
+	frame("repman SYN to age", IN, &syn, opening(at_slot(s3306, ALLOW)));
+	age_flow(&syn, IN, PW_DEFAULT_FLOW_TCP_TIMEOUT_S + 1);
+	frame("repman SYN after the TCP timeout", IN, &syn,
+	      (struct expect){ .action = PASS, .ck = PW_COUNTER_SLOT,
+			       .index = pw_counter_index(s3306, ALLOW),
+			       .insert = 1, .expired = 1 });
+	assert_flow(&syn, IN, PW_FLOW_INBOUND, s3306, "repman", 3306, ALLOW);
 }
 
 /* ------------------------------------------------------------------ */
@@ -987,19 +1028,86 @@ static void echo_flows(const struct fam *a)
 	      at_slot(slot(EG, icmp, req, "repman"), AUDIT));
 }
 
-static void test_udp_icmp_v4(void **state)
+static void udp_and_echo(const struct fam *a)
 {
-	SKIP_WITHOUT_SEED();
-	udp_flows(&F4);
-	echo_flows(&F4);
+	udp_flows(a);
+	echo_flows(a);
 }
 
-static void test_udp_icmp_v6(void **state)
+BOTH_FAMILIES(udp_and_echo)
+
+/*
+ * Egress packets with no flow that answer what an ingress rule lets in:
+ * the replies of allowed UDP (which has no SYN to record) and of
+ * connections older than the load.  They count as replies of the ingress
+ * rule, pass whatever the egress enforcement, and record the flow.
+ */
+static void answers(const struct fam *a)
 {
-	SKIP_WITHOUT_SEED();
-	udp_flows(&F6);
-	echo_flows(&F6);
+	bool v4 = a->fam == 4;
+	uint8_t icmp = v4 ? ICMP : ICMP6;
+	uint8_t req = v4 ? PB_ICMP_ECHO_REQUEST : PB_ICMP6_ECHO_REQUEST;
+	uint8_t rep = v4 ? PB_ICMP_ECHO_REPLY : PB_ICMP6_ECHO_REPLY;
+	uint32_t s4567 = slot(IN, UDP, 4567, "db");
+	uint32_t s22 = slot(IN, TCP, 22, "operator");
+	uint32_t operator = role("operator"), app = role("app");
+	struct tuple t, r;
+
+	configure(PW_MODE_ENFORCE, PW_CFG_EGRESS_ENFORCE);
+
+	/* allowed UDP in records nothing; the host's answer is a reply */
+	t = TUPLE(a->fam, a->db, a->local, UDP, 45100, 4567, 0);
+	frame("udp from db to 4567", IN, &t, at_slot(s4567, ALLOW));
+	assert_no_flow(&t, IN);
+	r = reverse(&t, 0);
+	frame("udp answer to db", EG, &r, adopted(at_slot(s4567, REPLY)));
+	assert_flow(&t, IN, PW_FLOW_INBOUND, s4567, "db", 4567, ALLOW);
+	frame("udp answer again", EG, &r, at_slot(s4567, REPLY));
+
+	/* an operator's SSH session older than the load: its packets are
+	 * allowed and record nothing, the host's answer is adopted */
+	t = TUPLE(a->fam, a->operator, a->local, TCP, 50300, 22, ACK);
+	frame("operator ACK to 22", IN, &t, at_slot(s22, ALLOW));
+	assert_no_flow(&t, IN);
+	r = reverse(&t, ACK | PB_TCP_PSH);
+	frame("answer to the operator", EG, &r,
+	      adopted(at_slot(s22, REPLY)));
+	assert_flow(&t, IN, PW_FLOW_INBOUND, s22, "operator", 22, ALLOW);
+	/* a RST from port 22 answers too, and records nothing */
+	r = TUPLE(a->fam, a->local, a->operator, TCP, 22, 50301,
+		  PB_TCP_RST | ACK);
+	frame("RST from 22 to the operator", EG, &r,
+	      answer(at_slot(s22, REPLY)));
+	assert_no_flow(&r, EG);
+
+	/* a SYN from port 22 starts a flow: judged by the egress rules */
+	r = TUPLE(a->fam, a->local, a->operator, TCP, 22, 50302, SYN);
+	frame("SYN from 22 to the operator", EG, &r,
+	      at_unnamed(EG, TCP, operator, 50302, VDROP));
+	/* and from port 22 to a role the rule does not let in, too */
+	r = TUPLE(a->fam, a->local, a->app, TCP, 22, 50303, ACK);
+	frame("ACK from 22 to app", EG, &r,
+	      at_unnamed(EG, TCP, app, 50303, VDROP));
+	configure(PW_MODE_ENFORCE, 0);
+	r.dport = 50304;
+	frame("ACK from 22 to app, egress audited", EG, &r,
+	      opening(at_unnamed(EG, TCP, app, 50304, AUDIT)));
+
+	/* an echo reply with no flow answers the echo request repman may
+	 * send in: adopted, keyed by its identifier */
+	r = TUPLE(a->fam, a->local, a->repman, icmp, 0x3333, rep, 0);
+	frame("echo reply to repman, no flow", EG, &r,
+	      adopted(at_slot(slot(IN, icmp, req, "repman"), REPLY)));
+	assert_flow(&r, EG, PW_FLOW_INBOUND, slot(IN, icmp, req, "repman"),
+		    "repman", req, ALLOW);
+	/* to db, whose echo requests are not let in: judged, and an echo
+	 * reply opens no flow */
+	r = TUPLE(a->fam, a->local, a->db, icmp, 0x3334, rep, 0);
+	frame("echo reply to db, no flow", EG, &r,
+	      at_unnamed(EG, icmp, role("db"), rep, AUDIT));
 }
+
+BOTH_FAMILIES(answers)
 
 /* Tagged frames on both hooks: tags are not part of a flow. */
 static void test_vlan(void **state)
@@ -1026,9 +1134,11 @@ static void test_vlan(void **state)
 	t.vlan = "q";
 	frame("tagged v6 SYN-ACK", EG, &t,
 	      at_slot(slot(IN, TCP, 3306, "repman"), REPLY));
+	/* from 3306 to another port of repman: no flow, but it answers
+	 * what the rule lets in, and that inbound flow is recorded */
 	t.dport = 50101;
 	frame("tagged v6 answer to another port", EG, &t,
-	      opening(at_unnamed(EG, TCP, role("repman"), 50101, AUDIT)));
+	      adopted(at_slot(slot(IN, TCP, 3306, "repman"), REPLY)));
 }
 
 /* ------------------------------------------------------------------ */
@@ -1285,13 +1395,15 @@ static void test_shadow(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_egress_open_reply_v4, fresh),
-		cmocka_unit_test_setup(test_egress_open_reply_v6, fresh),
-		cmocka_unit_test_setup(test_inbound_v4, fresh),
-		cmocka_unit_test_setup(test_inbound_v6, fresh),
+		cmocka_unit_test_setup(test_egress_open_and_reply_v4, fresh),
+		cmocka_unit_test_setup(test_egress_open_and_reply_v6, fresh),
+		cmocka_unit_test_setup(test_inbound_and_answer_v4, fresh),
+		cmocka_unit_test_setup(test_inbound_and_answer_v6, fresh),
 		cmocka_unit_test_setup(test_rst_fin_expiry, fresh),
-		cmocka_unit_test_setup(test_udp_icmp_v4, fresh),
-		cmocka_unit_test_setup(test_udp_icmp_v6, fresh),
+		cmocka_unit_test_setup(test_udp_and_echo_v4, fresh),
+		cmocka_unit_test_setup(test_udp_and_echo_v6, fresh),
+		cmocka_unit_test_setup(test_answers_v4, fresh),
+		cmocka_unit_test_setup(test_answers_v6, fresh),
 		cmocka_unit_test_setup(test_vlan, fresh),
 		cmocka_unit_test_setup(test_flow_table_full, fresh),
 		cmocka_unit_test_setup(test_shadow, fresh),

@@ -286,6 +286,8 @@ static enum pw_reason parse_l4(const struct frame *f, uint64_t l4,
 			return PW_REASON_TRUNC_L4;
 		r->sport = rd16(f, l4);
 		r->port = rd16(f, l4 + 2);
+		if (r->ipproto == PW_IPPROTO_TCP)
+			r->tcp_flags = f->b[l4 + 13];
 		r->proto_idx = r->ipproto == PW_IPPROTO_TCP ? PW_P_TCP :
 			       r->ipproto == PW_IPPROTO_UDP ? PW_P_UDP :
 							      PW_P_SCTP;
@@ -400,6 +402,78 @@ static void judge_unnamed(const struct pw_config *cfg, uint64_t now,
 	r->key.verdict = r->verdict;
 }
 
+#define TCP_SYN 0x02
+#define TCP_ACK 0x10
+#define ICMP_ECHO_REPLY 0
+#define ICMP_ECHO_REQUEST 8
+#define ICMPV6_ECHO_REQUEST 128
+#define ICMPV6_ECHO_REPLY 129
+
+/*
+ * The port an egress packet answers: the one the packet it answers went
+ * to.  False when the packet takes no part in flows (neither TCP, UDP,
+ * SCTP nor an ICMP echo), or starts one (a SYN without ACK, an echo
+ * request): those are judged.
+ */
+static bool answered_port(const struct pw_classify_result *r, uint16_t *port)
+{
+	switch (r->proto_idx) {
+	case PW_P_TCP:
+		if ((r->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+			return false;
+		*port = r->sport;
+		return true;
+	case PW_P_UDP:
+	case PW_P_SCTP:
+		*port = r->sport;
+		return true;
+	case PW_P_ICMP:
+		*port = ICMP_ECHO_REQUEST;
+		return r->port == ICMP_ECHO_REPLY;
+	case PW_P_ICMPV6:
+		*port = ICMPV6_ECHO_REQUEST;
+		return r->port == ICMPV6_ECHO_REPLY;
+	default:
+		return false;
+	}
+}
+
+/*
+ * An egress packet that answers what an ingress rule lets in from the
+ * destination's role: with no flow known, the datapath takes it as the
+ * reply of that inbound flow (a flow older than the load, or UDP, which
+ * has no SYN to remember).  Counted on the ingress rule's slot.
+ */
+static bool judge_answer(const struct pw_compiled *c,
+			 struct pw_classify_result *r)
+{
+	const struct pw_rule_entry *e = NULL;
+	uint16_t port;
+	uint32_t seg;
+
+	if (r->dir != PW_DIR_EGRESS || !answered_port(r, &port))
+		return false;
+	seg = seg_of(c, PW_DIR_INGRESS, r->proto_idx, port);
+	if (seg != PW_SEG_NONE)
+		e = entry_of(c, PW_DIR_INGRESS, seg, r->role);
+	if (!e || !(e->flags & PW_ENTRY_ALLOW) ||
+	    (e->flags & PW_ENTRY_LOOPBACK))
+		return false;
+	r->verdict = PW_VERDICT_REPLY;
+	r->rule_id = e->rule_id;
+	r->entry_flags = e->flags;
+	r->entry_mode = e->mode;
+	r->seg = seg;
+	r->counter = PW_COUNTER_SLOT;
+	r->slot = e->slot;
+	r->counter_index = pw_counter_index(e->slot, PW_VERDICT_REPLY);
+	if (c->slots && e->slot < c->nslots)
+		r->key = c->slots[e->slot];
+	r->key.verdict = PW_VERDICT_REPLY;
+	r->action = PW_XDP_PASS;
+	return true;
+}
+
 /*
  * Steps 7-9, for a packet that parsed up to its L4 port.  The peer is the
  * source of an arriving packet and the destination of a leaving one; the
@@ -412,6 +486,8 @@ static void judge(const struct pw_compiled *c, const struct pw_config *cfg,
 	const struct pw_rule_entry *e = NULL;
 
 	r->role = r->family == 4 ? role_of_v4(c, peer) : role_of_v6(c, peer);
+	if (judge_answer(c, r))
+		return;
 	r->seg = seg_of(c, r->dir, r->proto_idx, r->port);
 	if (r->seg != PW_SEG_NONE)
 		e = entry_of(c, r->dir, r->seg, r->role);
@@ -616,6 +692,11 @@ static int describe_verdict(const struct pw_compiled *c,
 
 	if (line > 0)
 		snprintf(at, sizeof(at), " (line %d)", line);
+	if (r->counter == PW_COUNTER_SLOT && r->verdict == PW_VERDICT_REPLY)
+		return snprintf(buf, size,
+				"answers what rule %u%s lets in (%u-%u), reply",
+				r->rule_id, at, r->key.port_lo,
+				r->key.port_hi);
 	if (r->counter == PW_COUNTER_SLOT && r->verdict == PW_VERDICT_ALLOW)
 		return snprintf(buf, size, "allowed by rule %u%s",
 				r->rule_id, at);

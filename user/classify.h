@@ -9,10 +9,16 @@
  * map.  `portwarden explain` uses it to say what the datapath would do
  * with a packet.
  *
- * It is stateless on purpose: it judges every packet by the policy, as the
- * datapath does a packet that belongs to no known flow.  Replies of
- * tracked flows (pw_flows) are not modelled; a test that compares the two
- * empties the flow table between packets.
+ * It is stateless on purpose: it says what the datapath does with a packet
+ * that belongs to no known flow.  Replies of tracked flows (pw_flows) are
+ * not modelled; a test that compares the two empties the flow table
+ * between packets.  One kind of reply needs no flow and is modelled: an
+ * egress packet that is not the start of a flow (not a TCP SYN without
+ * ACK, not an echo request) and answers what an ingress rule lets in (its
+ * source port, or for an echo reply the echo request, allowed in from the
+ * destination's role).  The datapath counts it as a reply on that ingress
+ * rule's row and records the flow then; here it has verdict
+ * PW_VERDICT_REPLY.
  */
 #ifndef PW_CLASSIFY_H
 #define PW_CLASSIFY_H
@@ -53,7 +59,9 @@ struct pw_classify_result {
 	 * an unnamed violation, exactly the pw_unnamed key.
 	 */
 	struct pw_counter_key key;
-	uint8_t verdict;        /* enum pw_verdict, when counter != NONE */
+	uint8_t verdict;        /* enum pw_verdict, when counter != NONE;
+				 * REPLY: an egress answer, counted on the
+				 * ingress rule's slot */
 	uint32_t rule_id;       /* PW_RULE_NONE unless a rule entry decided */
 	uint8_t entry_flags;    /* pw_rule_entry.flags of that entry */
 	uint8_t entry_mode;     /* pw_rule_entry.mode of that entry */
@@ -69,6 +77,7 @@ struct pw_classify_result {
 	int proto_idx;          /* enum pw_proto_idx, or -1 if not parsed */
 	uint16_t port;          /* destination port / ICMP type; 0 if none */
 	uint16_t sport;         /* source port / ICMP code; 0 if none */
+	uint8_t tcp_flags;      /* TCP: the flags byte; 0 otherwise */
 	uint32_t role;          /* peer role id (0 = unknown): the source's
 				 * on ingress, the destination's on egress */
 	uint32_t len;           /* bytes counted: the whole frame */
