@@ -16,7 +16,7 @@
 # Needs root (namespaces, XDP, bpffs), prometheus, promtool and python3;
 # exits 77 otherwise.  Waits for the servers by polling with a bound, never
 # by sleeping a fixed time.  Addresses: 198.18.0.0/15 only, in namespaces
-# pwex<pid>s and pwex<pid>c; counts are exact because IPv6 is off there and
+# pwmx<pid>s and pwmx<pid>c; counts are exact because IPv6 is off there and
 # the neighbours are static (nothing but our packets crosses the link).
 set -u
 
@@ -33,11 +33,11 @@ for tool in ip python3 prometheus promtool; do
 	fi
 done
 
-prefix=pwex
+prefix=pwmx
 srv=$prefix$$s
 cli=$prefix$$c
-srv_if=pwexs0 cli_if=pwexc0   # db host, audit
-srv_if2=pwexs1 cli_if2=pwexc1 # bastion, enforce (loaded later)
+srv_if=pwmxs0 cli_if=pwmxc0   # db host, audit
+srv_if2=pwmxs1 cli_if2=pwmxc1 # bastion, enforce (loaded later)
 srv_mac=02:00:c6:12:01:01 cli_mac=02:00:c6:12:01:02
 srv_mac2=02:00:c6:12:01:03 cli_mac2=02:00:c6:12:01:04
 # replication-manager.inventory: db1, repman1, app1, bastion1, op1
@@ -73,12 +73,9 @@ trap 'exit 1' INT TERM
 remove_stale() {
 	local ns pid
 	for ns in $(ip netns list | awk '{print $1}'); do
-		case $ns in
-		"$prefix"[0-9]*[sc]) ;;
-		*) continue ;;
-		esac
-		pid=${ns#"$prefix"}
-		pid=${pid%[sc]}
+		# exactly <prefix><digits><s|c>: other tests' names are not ours
+		[[ $ns =~ ^${prefix}([0-9]+)[sc]$ ]] || continue
+		pid=${BASH_REMATCH[1]}
 		if ! kill -0 "$pid" 2>/dev/null; then
 			"$pw" unload --netns "$ns" --iface "$srv_if" >/dev/null 2>&1
 			"$pw" unload --netns "$ns" --iface "$srv_if2" >/dev/null 2>&1
