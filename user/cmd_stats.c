@@ -15,7 +15,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "hostopts.h"
 #include "report.h"
+#include "shadow.h"
 #include "state.h"
 
 extern const struct pw_cmd pw_cmd_stats;
@@ -27,6 +29,7 @@ struct stats_args {
 	bool unused;
 	bool prometheus;
 	bool reset;
+	bool shadow;
 };
 
 static int parse_args(int argc, char **argv, struct stats_args *a)
@@ -38,6 +41,7 @@ static int parse_args(int argc, char **argv, struct stats_args *a)
 		{ "unused", no_argument, NULL, 'u' },
 		{ "prometheus", no_argument, NULL, 'P' },
 		{ "reset", no_argument, NULL, 'r' },
+		{ "shadow", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -64,6 +68,9 @@ static int parse_args(int argc, char **argv, struct stats_args *a)
 		case 'r':
 			a->reset = true;
 			break;
+		case 'S':
+			a->shadow = true;
+			break;
 		case 'h':
 			pw_cli_cmd_help(&pw_cmd_stats, stdout);
 			return -2;
@@ -88,6 +95,12 @@ static int check_args(const struct stats_args *a)
 	if (a->prometheus && pw_out_is_json()) {
 		pw_cli_err("stats: --prometheus and -j are two output formats; "
 			   "choose one");
+		return -1;
+	}
+	if (a->shadow && (a->violations || a->unused || a->prometheus ||
+			  a->reset)) {
+		pw_cli_err("stats: --shadow lists where a shadow policy differs: "
+			   "it combines with -j only");
 		return -1;
 	}
 	if (a->unused && (a->violations || a->prometheus)) {
@@ -174,6 +187,18 @@ out:
 	return rc;
 }
 
+/* --shadow: the pw_shadow keys (shadow.c renders them). */
+static int run_shadow_stats(const struct stats_args *a)
+{
+	struct pw_diags d = { 0 };
+	int rc;
+
+	rc = pw_shadow_stats(a->netns, a->iface, &d);
+	pw_cli_diags(&d);
+	pw_diags_free(&d);
+	return rc;
+}
+
 static int do_stats(int argc, char **argv)
 {
 	struct stats_args a = { 0 };
@@ -185,14 +210,15 @@ static int do_stats(int argc, char **argv)
 	if (!err)
 		err = check_args(&a);
 	if (!err)
-		err = run_stats(&a);
+		err = a.shadow ? run_shadow_stats(&a) : run_stats(&a);
 	return err ? 1 : 0;
 }
 
 const struct pw_cmd pw_cmd_stats = {
 	.name = "stats",
 	.usage = "stats --iface IF [--netns NAME] [--violations] [--prometheus] [--reset]\n"
-		 "stats --iface IF [--netns NAME] --unused",
+		 "stats --iface IF [--netns NAME] --unused\n"
+		 "stats --iface IF [--netns NAME] --shadow",
 	.summary = "Show the counters of a loaded interface, per rule key.",
 	.help =
 		"Prints one row per counter key with packets: direction, peer role (the\n"
@@ -217,6 +243,10 @@ const struct pw_cmd pw_cmd_stats = {
 		"                   (portwarden_packets_total, portwarden_bytes_total,\n"
 		"                   portwarden_policy_info, ...; see docs/metrics.md)\n"
 		"  --reset          zero every counter after printing\n"
+		"  --shadow         instead, where the shadow policy (see 'portwarden\n"
+		"                   shadow') judged differently: one row per direction,\n"
+		"                   running -> shadow role, protocol/port, running ->\n"
+		"                   shadow verdict, with packets and bytes, and totals\n"
 		"  -j, --json       one JSON document: rows (or unused rules), reasons,\n"
 		"                   policy name, digest, stale flag\n"
 		"  -h, --help       this text\n"

@@ -1084,6 +1084,7 @@ int pw_unload(const char *netns, const char *iface, struct pw_diags *d)
 		pw_error(d, NULL, "%s: cannot remove %s: %s", name, state,
 			 strerror(-err));
 	}
+	pw_shadow_state_remove(netns, iface);
 out:
 	lock_release(lock);
 	return err;
@@ -1184,6 +1185,8 @@ int pw_reload(const struct pw_load_req *req, struct pw_diags *d)
 	if (err)
 		goto out_unlock;
 	err = reload_compile(&l, req, &b, d);
+	if (!err)
+		err = pw_shadow_refuse_reload(&l, d);
 	if (err)
 		goto out;
 	err = pw_maps_get_config(&l.maps, &cfg);

@@ -33,6 +33,7 @@
 	X(mode)        \
 	X(confirm)     \
 	X(stats)       \
+	X(shadow)      \
 	X(exporter)    \
 	X(watch)       \
 	X(suggest)     \

@@ -102,12 +102,10 @@ static int state_check(const struct pw_state *st)
 	return 0;
 }
 
-static void state_print(FILE *f, const struct pw_state *st)
+static void state_print_fields(FILE *f, const struct pw_state *st)
 {
 	int i;
 
-	fprintf(f, "# portwarden: settings in force; written by load, reload "
-		   "and mode, removed by unload\n");
 	fprintf(f, "policy %s\n", st->policy);
 	if (st->inventory)
 		fprintf(f, "inventory %s\n", st->inventory);
@@ -124,23 +122,29 @@ static void state_print(FILE *f, const struct pw_state *st)
 		fprintf(f, "netns %s\n", st->netns);
 }
 
+static void state_print(FILE *f, const void *arg)
+{
+	fprintf(f, "# portwarden: settings in force; written by load, reload "
+		   "and mode, removed by unload\n");
+	state_print_fields(f, arg);
+}
+
 /* Written to a temporary file and renamed: a reader sees old or new. */
-int pw_state_write(const char *path, const struct pw_state *st)
+static int write_renamed(const char *path,
+			 void (*print)(FILE *f, const void *arg),
+			 const void *arg)
 {
 	char tmp[4096];
 	FILE *f;
-	int err;
+	int err = 0;
 
-	err = state_check(st);
-	if (err)
-		return err;
 	if (mkdir(PW_STATE_ROOT, 0755) && errno != EEXIST)
 		return -errno;
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
 	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
-	state_print(f, st);
+	print(f, arg);
 	if (fflush(f) || fsync(fileno(f)))
 		err = -errno;
 	if (fclose(f) && !err)
@@ -150,6 +154,13 @@ int pw_state_write(const char *path, const struct pw_state *st)
 	if (err)
 		unlink(tmp);
 	return err;
+}
+
+int pw_state_write(const char *path, const struct pw_state *st)
+{
+	int err = state_check(st);
+
+	return err ? err : write_renamed(path, state_print, st);
 }
 
 static int push_str(char ***v, int *n, const char *s)
@@ -221,7 +232,17 @@ static int state_line(struct pw_state *st, const char *key, const char *val,
 	return *why ? -EINVAL : 0;
 }
 
-static int state_parse(FILE *f, const char *path, struct pw_state *st,
+/* Takes one "key value" line of a file into @arg. */
+typedef int (*line_fn)(void *arg, const char *key, const char *val,
+		       const char **why);
+
+static int state_line_fn(void *arg, const char *key, const char *val,
+			 const char **why)
+{
+	return state_line(arg, key, val, why);
+}
+
+static int parse_lines(FILE *f, const char *path, line_fn take, void *arg,
 		       char *err, size_t errlen)
 {
 	char *line = NULL, *val;
@@ -244,37 +265,55 @@ static int state_parse(FILE *f, const char *path, struct pw_state *st,
 			break;
 		}
 		*val++ = '\0';
-		rc = state_line(st, line, val, &why);
+		rc = take(arg, line, val, &why);
 		if (rc && why)
 			snprintf(err, errlen, "%s:%d: %s '%s'", path, lineno,
 				 why, val);
 	}
 	free(line);
-	if (!rc && (!st->policy || !st->nroles || !st->mode)) {
-		snprintf(err, errlen, "%s: no %s line", path,
-			 !st->policy ? "policy" : !st->nroles ? "role" : "mode");
-		rc = -EINVAL;
-	}
 	return rc;
 }
 
-int pw_state_read(const char *path, struct pw_state *st, char *err,
-		  size_t errlen)
+/* The lines every settings file has. */
+static int state_complete(const struct pw_state *st, const char *path,
+			  char *err, size_t errlen)
+{
+	if (st->policy && st->nroles && st->mode)
+		return 0;
+	snprintf(err, errlen, "%s: no %s line", path,
+		 !st->policy ? "policy" : !st->nroles ? "role" : "mode");
+	return -EINVAL;
+}
+
+/* Parse @path with @take into @arg, whose settings part is @st. */
+static int read_settings(const char *path, line_fn take, void *arg,
+			 struct pw_state *st, char *err, size_t errlen)
 {
 	FILE *f;
 	int rc;
 
-	memset(st, 0, sizeof(*st));
 	f = fopen(path, "r");
 	if (!f) {
 		rc = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		return rc;
 	}
-	rc = state_parse(f, path, st, err, errlen);
+	rc = parse_lines(f, path, take, arg, err, errlen);
+	if (!rc)
+		rc = state_complete(st, path, err, errlen);
 	if (rc == -ENOMEM)
 		snprintf(err, errlen, "%s: out of memory", path);
 	fclose(f);
+	return rc;
+}
+
+int pw_state_read(const char *path, struct pw_state *st, char *err,
+		  size_t errlen)
+{
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	rc = read_settings(path, state_line_fn, st, st, err, errlen);
 	if (rc)
 		pw_state_free(st);
 	return rc;
@@ -494,14 +533,158 @@ int pw_loaded_list(char ***names, int *n)
 	return 0;
 }
 
+/* ---------------------------------------------------- shadow file -- */
+
+void pw_shadow_state_path(const char *netns, const char *iface, char *buf,
+			  size_t len)
+{
+	char name[IF_NAMESIZE + 300];
+
+	loaded_name(netns, iface, name, sizeof(name));
+	snprintf(buf, len, "%s/%s.shadow", PW_STATE_ROOT, name);
+}
+
+static void shadow_print(FILE *f, const void *arg)
+{
+	const struct pw_shadow_state *s = arg;
+
+	fprintf(f, "# portwarden: shadow policy on trial; written by shadow, "
+		   "removed by shadow --promote, --drop and unload\n");
+	state_print_fields(f, &s->st);
+	fprintf(f, "shadow_name %s\n", s->name);
+	if (s->profile)
+		fprintf(f, "shadow_profile %s\n", s->profile);
+	fprintf(f, "shadow_gen %u\n", s->gen);
+	fprintf(f, "shadow_base_roles %u\n", s->base_nroles);
+	fprintf(f, "shadow_base_slots %u\n", s->base_nslots);
+}
+
+int pw_shadow_state_write(const char *path, const struct pw_shadow_state *s)
+{
+	int err = state_check(&s->st);
+
+	if (!err && (!s->name || !one_line(s->name) || !one_line(s->profile)))
+		err = -EINVAL;
+	return err ? err : write_renamed(path, shadow_print, s);
+}
+
+static int parse_u32(const char *val, uint32_t *out, const char **why)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(val, &end, 10);
+	if (errno || end == val || *end || v > UINT32_MAX) {
+		*why = "bad number";
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int shadow_line(void *arg, const char *key, const char *val,
+		       const char **why)
+{
+	struct pw_shadow_state *s = arg;
+
+	*why = NULL;
+	if (!strcmp(key, "shadow_name"))
+		return set_str(&s->name, val);
+	if (!strcmp(key, "shadow_profile"))
+		return set_str(&s->profile, val);
+	if (!strcmp(key, "shadow_gen"))
+		return parse_u32(val, &s->gen, why);
+	if (!strcmp(key, "shadow_base_roles"))
+		return parse_u32(val, &s->base_nroles, why);
+	if (!strcmp(key, "shadow_base_slots"))
+		return parse_u32(val, &s->base_nslots, why);
+	return state_line(&s->st, key, val, why);
+}
+
+int pw_shadow_state_read(const char *path, struct pw_shadow_state *s,
+			 char *err, size_t errlen)
+{
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->gen = PW_NGEN; /* none until read */
+	rc = read_settings(path, shadow_line, s, &s->st, err, errlen);
+	if (!rc && (!s->name || s->gen >= PW_NGEN)) {
+		snprintf(err, errlen, "%s: no %s line", path,
+			 !s->name ? "shadow_name" : "valid shadow_gen");
+		rc = -EINVAL;
+	}
+	if (rc)
+		pw_shadow_state_free(s);
+	return rc;
+}
+
+void pw_shadow_state_free(struct pw_shadow_state *s)
+{
+	pw_state_free(&s->st);
+	free(s->profile);
+	free(s->name);
+	memset(s, 0, sizeof(*s));
+}
+
+int pw_shadow_state_remove(const char *netns, const char *iface)
+{
+	char path[4096];
+
+	pw_shadow_state_path(netns, iface, path, sizeof(path));
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int pw_shadow_state_current(const struct pw_loaded *l,
+			    const struct pw_config *cfg,
+			    struct pw_shadow_state *s)
+{
+	char path[4096], why[512];
+
+	memset(s, 0, sizeof(*s));
+	if (!(cfg->flags & PW_CFG_SHADOW))
+		return -ENOENT;
+	pw_shadow_state_path(l->st.netns, l->iface, path, sizeof(path));
+	if (pw_shadow_state_read(path, s, why, sizeof(why)))
+		return -ENOENT;
+	if (s->gen == (cfg->active_gen & 1)) {
+		pw_shadow_state_free(s);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/*
+ * While a shadow is loaded, the shared role names and slots also hold
+ * what the candidate added.  The running policy was compiled without
+ * them; recompiled with them, its digest would differ and every report
+ * would call the files stale.
+ */
+static void shadow_trim_prev(const struct pw_loaded *l,
+			     const struct pw_config *cfg,
+			     struct pw_prev_state *prev)
+{
+	struct pw_shadow_state s;
+
+	if (pw_shadow_state_current(l, cfg, &s))
+		return;
+	if (prev->nroles > s.base_nroles)
+		prev->nroles = s.base_nroles;
+	if (prev->nslots > s.base_nslots)
+		prev->nslots = s.base_nslots;
+	pw_shadow_state_free(&s);
+}
+
 /* ------------------------------------------------------- recompile -- */
 
-static int compile_recorded(const struct pw_loaded *l,
-			    const struct pw_prev_state *prev,
-			    struct pw_policy *pol, struct pw_inventory *inv,
-			    struct pw_compiled *c, struct pw_diags *d)
+int pw_state_compile(const struct pw_state *st,
+		     const struct pw_prev_state *prev, struct pw_policy *pol,
+		     struct pw_inventory *inv, struct pw_compiled *c,
+		     struct pw_diags *d)
 {
-	const struct pw_state *st = &l->st;
 	struct pw_compile_opts o = {
 		.host_roles = (const char *const *)st->roles,
 		.nhost_roles = st->nroles,
@@ -543,10 +726,12 @@ int pw_loaded_recompile(const struct pw_loaded *l, struct pw_policy *pol,
 	if (!err)
 		err = pw_maps_read_gen_info(&l->maps, cfg.active_gen & 1,
 					    &info);
-	if (err)
+	if (err) {
 		pw_error(d, NULL, "%s: %s", l->name, pw_maps_errmsg());
-	else
-		err = compile_recorded(l, &pb.prev, pol, inv, c, d);
+	} else {
+		shadow_trim_prev(l, &cfg, &pb.prev);
+		err = pw_state_compile(&l->st, &pb.prev, pol, inv, c, d);
+	}
 	pw_prev_free(&pb);
 	if (err) {
 		pw_compiled_free(c);

@@ -24,6 +24,7 @@
 #ifndef PW_STATE_H
 #define PW_STATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 #include <net/if.h>
@@ -87,5 +88,73 @@ int pw_loaded_list(char ***names, int *n);
 int pw_loaded_recompile(const struct pw_loaded *l, struct pw_policy *pol,
 			struct pw_inventory *inv, struct pw_compiled *c,
 			int *stale, struct pw_diags *d);
+
+/*
+ * Compile the settings @st (policy, inventory, roles, tags) with @prev
+ * as previous state (may be NULL).  Returns 0, or -EINVAL with the
+ * compiler's errors in @d; either way free @pol, @inv and @c after.
+ */
+int pw_state_compile(const struct pw_state *st,
+		     const struct pw_prev_state *prev, struct pw_policy *pol,
+		     struct pw_inventory *inv, struct pw_compiled *c,
+		     struct pw_diags *d);
+
+/* ------------------------------------------------------------------ */
+/* A shadow policy on trial (portwarden shadow; shadow.h)              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * While pw_config.flags has PW_CFG_SHADOW, the generation not in force
+ * holds a candidate policy that judges every packet too.  The flag in the
+ * maps says whether a shadow is loaded; the file
+ *
+ *   /run/portwarden/<IF>.shadow   (or <NETNS>:<IF>.shadow)
+ *
+ * says what it is: the state file's "key value" lines for the candidate
+ * (policy, inventory, roles, tags, digest; loaded_at = when it was
+ * shadowed) and the keys below.  A file without the flag, or naming the
+ * generation in force, is left over from an interrupted command and
+ * describes nothing.
+ */
+struct pw_shadow_state {
+	struct pw_state st;
+	char *profile;        /* absolute path, NULL when none was given */
+	char *name;           /* the candidate policy's name */
+	uint32_t gen;         /* the generation it was written to */
+	/*
+	 * Role names and counter slots of the running policy before the
+	 * candidate added its own to the shared pw_role_names and pw_slots:
+	 * the running policy is recompiled with no more than these, and a
+	 * drop clears what lies past them.
+	 */
+	uint32_t base_nroles;
+	uint32_t base_nslots;
+};
+
+void pw_shadow_state_path(const char *netns, const char *iface, char *buf,
+			  size_t len);
+int pw_shadow_state_write(const char *path, const struct pw_shadow_state *s);
+int pw_shadow_state_read(const char *path, struct pw_shadow_state *s,
+			 char *err, size_t errlen);
+void pw_shadow_state_free(struct pw_shadow_state *s);
+/* Remove the shadow file of an interface; none is fine (unload). */
+int pw_shadow_state_remove(const char *netns, const char *iface);
+
+/*
+ * The shadow file of a loaded interface when it describes the shadow
+ * the maps hold (flag set, generation not in force): 0, or -ENOENT.
+ */
+int pw_shadow_state_current(const struct pw_loaded *l,
+			    const struct pw_config *cfg,
+			    struct pw_shadow_state *s);
+
+/* For the loader (defined in shadow.c): is a shadow policy loaded? */
+bool pw_shadow_active(const struct pw_maps *m);
+
+/*
+ * reload writes the generation not in force, which a shadow occupies:
+ * -EBUSY with an error saying to drop or promote it first, else 0.
+ */
+int pw_shadow_refuse_reload(const struct pw_loaded *l, struct pw_diags *d);
 
 #endif /* PW_STATE_H */
