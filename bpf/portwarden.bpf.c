@@ -1008,7 +1008,7 @@ static __always_inline int pw_account(const struct pw_config *cfg, __u32 gen,
 
 /*
  * Ingress.  An allowed packet is counted and passes; only a SYN or an
- * echo request is recorded.  A violation may still be the reply of a flow
+ * echo request is recorded, and a FIN or RST updates its flow.  A violation may still be the reply of a flow
  * the host opened: that takes one lookup, on the violation path only.  An
  * audited violation that passes is recorded, so that the host's answers
  * count as replies rather than as egress violations too.
@@ -1028,12 +1028,21 @@ static __always_inline int pw_ingress(const struct pw_config *cfg, __u32 gen,
 	if (j.verdict == PW_VERDICT_ALLOW) {
 		*reason = pw_account(cfg, gen, PW_DIR_INGRESS, h, &j, len,
 				     ifindex, &key);
-		if (tracked && pw_opens_flow(h)) {
+		if (!tracked)
+			return 0;
+		if (pw_opens_flow(h)) {
 			f = pw_flow_find(cfg, &key, h, &now);
 			if (f)
 				pw_flow_touch(f, &key, h, now);
 			else
 				pw_flow_open(&key, PW_DIR_INGRESS, h, &j);
+		} else if (h->tcp_flags & (PW_TCP_FIN | PW_TCP_RST)) {
+			/* the peer ends the flow: a FIN or RST is rare
+			 * enough to pay a lookup, and without it the flow
+			 * would live until the host's own FIN, or days */
+			f = pw_flow_find(cfg, &key, h, &now);
+			if (f)
+				pw_flow_touch(f, &key, h, now);
 		}
 		return 0;
 	}
