@@ -14,8 +14,10 @@
  * headers promise: failure iff an error, a zeroed structure on failure,
  * and on success indexes in range, ports in order, limits kept.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "fuzz_common.h"
 #include "policy.h"
@@ -23,6 +25,15 @@
 #include "profile.h"
 
 #define ICMP_BITS ((1U << PW_P_ICMP) | (1U << PW_P_ICMPV6))
+
+/*
+ * The profile copy of an input lives in a subdirectory, out of reach of
+ * the policy's includes (which have no slash): otherwise a policy could
+ * include the profile file of the input before, and a crash would not
+ * replay.
+ */
+#define PROFILE_DIR "profile"
+#define PROFILE_FILE PROFILE_DIR "/in.profile"
 
 /* Included files the inputs can reach by name. */
 static const struct {
@@ -41,6 +52,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	char path[PATH_MAX];
 
 	fz_sandbox_init();
+	if (mkdir(fz_sandbox_path(PROFILE_DIR, path, sizeof(path)), 0700) &&
+	    errno != EEXIST)
+		fz_fail("cannot make %s", path);
 	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++)
 		fz_write_file(fz_sandbox_path(fixtures[i].name, path,
 					      sizeof(path)),
@@ -190,7 +204,7 @@ static void fuzz_profile(const uint8_t *data, size_t size, const char *text,
 	int rc;
 
 	if (from_file) {
-		fz_sandbox_path("in.profile", path, sizeof(path));
+		fz_sandbox_path(PROFILE_FILE, path, sizeof(path));
 		fz_write_file(path, data, size);
 		rc = pw_profile_parse_file(path, &p, &d);
 	} else {
