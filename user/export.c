@@ -7,7 +7,7 @@
  *
  *   - the role of an address: the IPv4 DIR-16-8-8 arrays and the IPv6
  *     prefix list are turned back into disjoint CIDRs per role (a prefix
- *     of one role around a longer prefix of another is cut around it);
+ *     that holds a longer prefix of another role is cut around it);
  *   - the allow rules: the effective rules, in file order, each with the
  *     peers it names (sources on ingress, destinations on egress);
  *   - loopback-only ports and violations: the judged (segment, role)
