@@ -201,24 +201,33 @@ static uint64_t mono_ns(void)
 
 /*
  * Pretend every reported flow was last reported @ns ago: the next
- * violation of each is past its interval.
+ * violation of each is past its interval.  The keys are listed first:
+ * an update moves a key to the head of its hash bucket, so updating
+ * while walking could visit keys again and again.
  */
 static void age_ev_seen(struct xr *x, uint64_t ns)
 {
-	struct pw_flow_key key, next;
+	struct pw_flow_key *keys = calloc(PW_DEFAULT_EV_SEEN_CAP,
+					  sizeof(*keys));
 	struct pw_ev_seen v;
 	void *prev = NULL;
+	size_t n = 0, i;
 
-	while (!bpf_map_get_next_key(x->m.ev_seen, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(x->m.ev_seen, &key, &v))
+	assert_non_null(keys);
+	while (n < PW_DEFAULT_EV_SEEN_CAP &&
+	       !bpf_map_get_next_key(x->m.ev_seen, prev, &keys[n])) {
+		prev = &keys[n];
+		n++;
+	}
+	for (i = 0; i < n; i++) {
+		if (bpf_map_lookup_elem(x->m.ev_seen, &keys[i], &v))
 			continue;
 		v.last_ns -= ns;
-		assert_int_equal(bpf_map_update_elem(x->m.ev_seen, &key, &v,
+		assert_int_equal(bpf_map_update_elem(x->m.ev_seen, &keys[i], &v,
 						     BPF_EXIST),
 				 0);
 	}
+	free(keys);
 }
 
 static void addr_of(int fam, const char *s, __u32 out[4])
