@@ -278,7 +278,9 @@ static void test_text_egress(void **state)
 static void test_text_without_policy(void **state)
 {
 	struct fixture *f = *state;
-	struct pw_event_ctx bare = { .mono_to_wall_ns = f->ctx.mono_to_wall_ns };
+	struct pw_event_ctx bare = {
+		.mono_to_wall_ns = f->ctx.mono_to_wall_ns,
+	};
 	struct pw_event e = event4("198.18.3.2", 40000, "198.18.2.10", 3306,
 				   PW_IPPROTO_SCTP);
 	char buf[1024];

@@ -452,7 +452,8 @@ static uint32_t peer_role(const struct scene *sc, const struct pw_compiled *c,
 	for (size_t i = 0; i < sc->nsamples; i++) {
 		const struct pw_suggest_sample *sm = &sc->samples[i];
 
-		if (sm->key.dir != o->key.dir || sm->key.proto != o->key.proto ||
+		if (sm->key.dir != o->key.dir ||
+		    sm->key.proto != o->key.proto ||
 		    sm->key.role != 0 || sm->key.port_lo != o->key.port_lo)
 			continue;
 		if (sm->s.family[0] == 4)

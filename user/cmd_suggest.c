@@ -280,14 +280,6 @@ static uint32_t role_now(const struct pw_compiled *c, unsigned family,
 	return pw_compiled_role_v6(c, (const uint8_t *)addr);
 }
 
-static bool sample_of(const struct pw_suggest_sample *sm,
-		      const struct pw_counter_key *k)
-{
-	return sm->key.dir == k->dir && sm->key.proto == k->proto &&
-	       sm->key.role == k->role && sm->key.port_lo >= k->port_lo &&
-	       sm->key.port_lo <= k->port_hi;
-}
-
 static int rejudge_unknown(struct judge *j, const struct pw_compiled *c,
 			   const struct observed *o, struct pw_suggest_obs *ob)
 {
@@ -300,7 +292,7 @@ static int rejudge_unknown(struct judge *j, const struct pw_compiled *c,
 	for (i = 0; i < o->nsamples; i++) {
 		const struct pw_suggest_sample *sm = &o->samples[i];
 
-		if (!sample_of(sm, &ob->key))
+		if (!pw_suggest_sample_of(sm, &ob->key))
 			continue;
 		for (a = 0; a < PW_SAMPLE_ADDRS; a++) {
 			if (!sm->s.family[a])

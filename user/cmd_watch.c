@@ -255,6 +255,8 @@ static int print_event(const struct pw_event *e, void *arg)
 	/* a role the names do not have yet came with a reload */
 	if (!pw_event_role_known(&w->ctx, e->role))
 		refresh_names(w, false);
+	if (!pw_event_role_known(&w->ctx, e->role))
+		read_roles(w);
 	if (w->json) {
 		pw_event_print_json(e, &w->ctx, stdout);
 	} else {
@@ -343,7 +345,8 @@ static void install_signals(void)
 static int next_wait_ms(const struct watcher *w, uint64_t deadline_ns)
 {
 	uint64_t now = mono_ns(), until = now + WATCH_POLL_MS * 1000000ULL;
-	uint64_t tick_at = w->reported_ns + w->a->loss_interval_s * 1000000000ULL;
+	uint64_t tick_at =
+		w->reported_ns + w->a->loss_interval_s * 1000000000ULL;
 
 	if (deadline_ns && deadline_ns < until)
 		until = deadline_ns;

@@ -15,7 +15,7 @@
 
 #include "events.h"
 #include "json.h"
-#include "policy.h"
+#include "report.h"
 
 #define PW_TCP_SYN 0x02
 #define PW_TCP_ACK 0x10
@@ -166,16 +166,6 @@ static bool is_icmp(unsigned ipproto)
 	return ipproto == PW_IPPROTO_ICMP || ipproto == PW_IPPROTO_ICMPV6;
 }
 
-static void proto_text(unsigned ipproto, char *buf, size_t len)
-{
-	int idx = pw_proto_from_ipproto(ipproto);
-
-	if (idx >= 0)
-		snprintf(buf, len, "%s", pw_proto_name(idx));
-	else
-		snprintf(buf, len, "proto-%u", ipproto);
-}
-
 /* "198.18.0.1:80", "[2001:db8::1]:80", or the bare address. */
 static void endpoint_text(const struct pw_event *e, const __u32 addr[4],
 			  unsigned port, char *buf, size_t len)
@@ -236,7 +226,7 @@ static void text_flow(struct line *l, const struct pw_event *e)
 
 	endpoint_text(e, e->saddr, e->sport, src, sizeof(src));
 	endpoint_text(e, e->daddr, e->dport, dst, sizeof(dst));
-	proto_text(e->proto, proto, sizeof(proto));
+	pw_report_proto_name(e->proto, proto, sizeof(proto));
 	line_add(l, " %s -> %s %s", src, dst, proto);
 	if (is_icmp(e->proto))
 		line_add(l, " type %u", e->dport);
@@ -326,7 +316,7 @@ void pw_event_print_json(const struct pw_event *e,
 		return;
 	pw_event_time_text(ctx, e->ts_ns, true, when, sizeof(when));
 	pw_event_role_name(ctx, e->role, role, sizeof(role));
-	proto_text(e->proto, proto, sizeof(proto));
+	pw_report_proto_name(e->proto, proto, sizeof(proto));
 	pw_json_start_object(j, NULL);
 	pw_json_string(j, "type", "event");
 	pw_json_string(j, "time", when);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report.h"
 #include "suggest.h"
 
 #define PLACEHOLDER_PREFIX "unknown-"
@@ -67,16 +68,6 @@ static void addr_text(const struct pw_suggest_addr *a, char *buf, size_t len)
 		       sizeof(text)))
 		snprintf(text, sizeof(text), "?");
 	snprintf(buf, len, "%s", text);
-}
-
-static void proto_text(unsigned ipproto, char *buf, size_t len)
-{
-	int idx = pw_proto_from_ipproto(ipproto);
-
-	if (idx >= 0)
-		snprintf(buf, len, "%s", pw_proto_name(idx));
-	else
-		snprintf(buf, len, "proto-%u", ipproto);
 }
 
 static bool proto_has_ports(unsigned ipproto)
@@ -206,8 +197,8 @@ static const char *obs_unfit(const struct build *b,
 	return NULL;
 }
 
-static bool sample_matches(const struct pw_suggest_sample *sm,
-			   const struct pw_counter_key *k)
+bool pw_suggest_sample_of(const struct pw_suggest_sample *sm,
+			  const struct pw_counter_key *k)
 {
 	return sm->key.dir == k->dir && sm->key.proto == k->proto &&
 	       sm->key.role == k->role && sm->key.port_lo >= k->port_lo &&
@@ -228,7 +219,7 @@ static int foreach_sample_addr(const struct pw_suggest_input *in,
 	for (i = 0; i < in->nsamples; i++) {
 		const struct pw_suggest_sample *sm = &in->samples[i];
 
-		if (!sample_matches(sm, k))
+		if (!pw_suggest_sample_of(sm, k))
 			continue;
 		for (j = 0; j < PW_SAMPLE_ADDRS; j++) {
 			if (sm->s.family[j] != 4 && sm->s.family[j] != 6)
@@ -526,7 +517,7 @@ static int render_line(const struct pw_suggestion *s,
 			 r->ports[0].lo == 0 && r->ports[0].hi == 255;
 	int n;
 
-	proto_text(r->proto, proto, sizeof(proto));
+	pw_report_proto_name(r->proto, proto, sizeof(proto));
 	pw_suggest_ports_text(r->ports, r->nports, ports, sizeof(ports));
 	if (!all_types)
 		snprintf(where, sizeof(where), " ");
@@ -552,7 +543,8 @@ static int rule_cmp(const void *a, const void *b)
 	c = strcmp(x->peer, y->peer);
 	if (c)
 		return c;
-	return pw_proto_from_ipproto(x->proto) - pw_proto_from_ipproto(y->proto);
+	return pw_proto_from_ipproto(x->proto) -
+	       pw_proto_from_ipproto(y->proto);
 }
 
 static int skip_cmp(const void *a, const void *b)
@@ -775,7 +767,7 @@ static void print_rule(const struct pw_suggestion *s,
 {
 	char proto[16], ports[1024];
 
-	proto_text(r->proto, proto, sizeof(proto));
+	pw_report_proto_name(r->proto, proto, sizeof(proto));
 	pw_suggest_ports_text(r->ports, r->nports, ports, sizeof(ports));
 	fprintf(out, "\n# %s %s %s %s %s: %" PRIu64 " packets audited, %" PRIu64
 		" dropped",
@@ -807,7 +799,7 @@ static void print_skips(const struct pw_suggestion *s, FILE *out)
 	for (i = 0; i < s->nskips; i++) {
 		const struct pw_suggest_skip *k = &s->skips[i];
 
-		proto_text(k->key.proto, proto, sizeof(proto));
+		pw_report_proto_name(k->key.proto, proto, sizeof(proto));
 		key_ports_text(&k->key, ports, sizeof(ports));
 		fprintf(out, "#   %s %s%s%s %s %s: %" PRIu64 " packets",
 			dir_text(k->key.dir), proto, *ports ? " " : "", ports,
@@ -885,7 +877,7 @@ static void json_rule(struct pw_json *j, const struct pw_suggestion *s,
 	struct pw_port_range p;
 	size_t i;
 
-	proto_text(r->proto, proto, sizeof(proto));
+	pw_report_proto_name(r->proto, proto, sizeof(proto));
 	pw_suggest_ports_text(r->ports, r->nports, ports, sizeof(ports));
 	pw_json_start_object(j, NULL);
 	pw_json_string(j, "dir", dir_text(r->dir));
@@ -923,7 +915,7 @@ static void json_skip(struct pw_json *j, const struct pw_suggest_skip *k)
 {
 	char proto[16], ports[32];
 
-	proto_text(k->key.proto, proto, sizeof(proto));
+	pw_report_proto_name(k->key.proto, proto, sizeof(proto));
 	key_ports_text(&k->key, ports, sizeof(ports));
 	pw_json_start_object(j, NULL);
 	pw_json_string(j, "dir", dir_text(k->key.dir));

@@ -155,6 +155,11 @@ void pw_suggest_print_text(const struct pw_suggestion *s, FILE *out);
 /* One JSON object with the same content (the caller's writer). */
 void pw_suggest_print_json(const struct pw_suggestion *s, struct pw_json *j);
 
+/* Is @sm a sample of key @k: same direction, protocol and role, its
+ * port within @k's ports? */
+bool pw_suggest_sample_of(const struct pw_suggest_sample *sm,
+			  const struct pw_counter_key *k);
+
 /* "3306,4000-4003" */
 void pw_suggest_ports_text(const struct pw_port_range *p, size_t n, char *buf,
 			   size_t len);
