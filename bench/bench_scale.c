@@ -68,31 +68,6 @@ static double cpu_now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-	double s[SCALE_MAX_ROUNDS];
-
-	memcpy(s, v, sizeof(*v) * (size_t)n);
-	qsort(s, (size_t)n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-static double median_diff(const double *a, const double *b, int n)
-{
-	double d[SCALE_MAX_ROUNDS];
-
-	for (int i = 0; i < n; i++)
-		d[i] = a[i] - b[i];
-	return median(d, n);
-}
-
 /* ------------------------------------------------------------ policy -- */
 
 /*
@@ -299,12 +274,12 @@ static int scale_one(struct scale_row *row, const struct bench_scale_opts *o)
 	err = measure(pairs, 3, o->repeat, o->rounds);
 	if (err)
 		goto out;
-	row->hot_ns = median(pairs[0].ns, o->rounds);
-	row->hot_over = median_diff(pairs[0].ns, pairs[0].floor, o->rounds);
-	row->spread_ns = median(pairs[1].ns, o->rounds);
-	row->spread_over = median_diff(pairs[1].ns, pairs[1].floor, o->rounds);
-	row->syn_ns = median(pairs[2].ns, o->rounds);
-	row->syn_over = median_diff(pairs[2].ns, pairs[2].floor, o->rounds);
+	row->hot_ns = bench_median(pairs[0].ns, o->rounds);
+	row->hot_over = bench_median_diff(pairs[0].ns, pairs[0].floor, o->rounds);
+	row->spread_ns = bench_median(pairs[1].ns, o->rounds);
+	row->spread_over = bench_median_diff(pairs[1].ns, pairs[1].floor, o->rounds);
+	row->syn_ns = bench_median(pairs[2].ns, o->rounds);
+	row->syn_over = bench_median_diff(pairs[2].ns, pairs[2].floor, o->rounds);
 out:
 	if (err)
 		fprintf(stderr, "pw-bench: scaling %zu CIDRs, %u rules: %s\n",

@@ -310,6 +310,47 @@ int bench_pin_cpu(int *cpu)
 	return 0;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+double bench_median(const double *v, int n)
+{
+	double *s = n > 0 ? malloc(sizeof(*s) * (size_t)n) : NULL;
+	double m;
+
+	if (!s)
+		return 0;
+	memcpy(s, v, sizeof(*s) * (size_t)n);
+	qsort(s, (size_t)n, sizeof(*s), cmp_double);
+	m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	free(s);
+	return m;
+}
+
+double bench_median_diff(const double *a, const double *b, int n)
+{
+	double *d = n > 0 ? malloc(sizeof(*d) * (size_t)n) : NULL;
+	double m;
+
+	if (!d)
+		return 0;
+	for (int i = 0; i < n; i++)
+		d[i] = a[i] - b[i];
+	m = bench_median(d, n);
+	free(d);
+	return m;
+}
+
+int bench_libbpf_quiet(enum libbpf_print_level level, const char *fmt,
+		       va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
 double bench_now_ms(void)
 {
 	struct timespec ts;

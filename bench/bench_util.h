@@ -5,6 +5,7 @@
 #ifndef PW_BENCH_UTIL_H
 #define PW_BENCH_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -75,5 +76,13 @@ int bench_percpu_counter(int map_fd, uint32_t key, struct pw_counter *sum);
 int bench_pin_cpu(int *cpu);
 
 double bench_now_ms(void);
+
+/* The median of @n values; of the @n differences a[i] - b[i]. */
+double bench_median(const double *v, int n);
+double bench_median_diff(const double *a, const double *b, int n);
+
+/* libbpf's print callback for the benches: warnings only. */
+int bench_libbpf_quiet(enum libbpf_print_level level, const char *fmt,
+		       va_list ap);
 
 #endif /* PW_BENCH_UTIL_H */

@@ -108,12 +108,6 @@ static struct bench_report report;
 
 /* --------------------------------------------------------------- util -- */
 
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
-			va_list ap)
-{
-	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
-}
-
 static void fmt_count(char *buf, size_t len, size_t n)
 {
 	if (n >= 1000000)
@@ -123,31 +117,6 @@ static void fmt_count(char *buf, size_t len, size_t n)
 		snprintf(buf, len, "%zu,%03zu", n / 1000, n % 1000);
 	else
 		snprintf(buf, len, "%zu", n);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-	double s[BENCH_MAX_ROUNDS];
-
-	memcpy(s, v, sizeof(*v) * (size_t)n);
-	qsort(s, (size_t)n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-static double median_diff(const double *a, const double *b, int n)
-{
-	double d[BENCH_MAX_ROUNDS];
-
-	for (int i = 0; i < n; i++)
-		d[i] = a[i] - b[i];
-	return median(d, n);
 }
 
 static struct bench_case *new_case(enum bench_kind kind, const char *fmt, ...)
@@ -383,12 +352,12 @@ static int measure_case(struct bench_case *cs, const struct bench_opts *o,
 
 static void summarise(struct bench_case *cs, int rounds)
 {
-	cs->floor_ns = median(cs->floor_r, rounds);
-	cs->pw_ns = median(cs->pw_r, rounds);
-	cs->pw_over = median_diff(cs->pw_r, cs->floor_r, rounds);
+	cs->floor_ns = bench_median(cs->floor_r, rounds);
+	cs->pw_ns = bench_median(cs->pw_r, rounds);
+	cs->pw_over = bench_median_diff(cs->pw_r, cs->floor_r, rounds);
 	if (cs->lpm_fd >= 0) {
-		cs->lpm_ns = median(cs->lpm_r, rounds);
-		cs->lpm_over = median_diff(cs->lpm_r, cs->floor_r, rounds);
+		cs->lpm_ns = bench_median(cs->lpm_r, rounds);
+		cs->lpm_over = bench_median_diff(cs->lpm_r, cs->floor_r, rounds);
 	}
 }
 
@@ -762,7 +731,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pw-bench: needs root for BPF_PROG_TEST_RUN; skipped\n");
 		return 77;
 	}
-	libbpf_set_print(libbpf_quiet);
+	libbpf_set_print(bench_libbpf_quiet);
 	if (bench_pin_cpu(&cpu))
 		fprintf(stderr, "pw-bench: could not pin to a CPU; going on\n");
 

@@ -41,6 +41,7 @@
 
 #include "bench_gen.h"
 #include "bench_mix.h"
+#include "bench_util.h"
 #include "bench_gen.skel.h"
 
 #define GEN_BATCH_MAX 256 /* the kernel's TEST_XDP_MAX_BATCH */
@@ -55,12 +56,6 @@ struct gen_opts {
 	uint32_t burst;   /* paced frames sent back to back */
 	int cpu;          /* -1: leave as is */
 };
-
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
-			va_list ap)
-{
-	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
-}
 
 static double mono_s(void)
 {
@@ -307,7 +302,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pw-gen: needs root; skipped\n");
 		return 77;
 	}
-	libbpf_set_print(libbpf_quiet);
+	libbpf_set_print(bench_libbpf_quiet);
 	ifindex = if_nametoindex(o.iface);
 	if (!ifindex) {
 		fprintf(stderr, "pw-gen: %s: no such interface here\n", o.iface);

@@ -60,12 +60,6 @@ struct host {
 	struct pw_compiled c;
 };
 
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
-			va_list ap)
-{
-	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
-}
-
 static void host_free(struct host *h)
 {
 	pw_compiled_free(&h->c);
@@ -209,31 +203,6 @@ struct frame_row {
 	double floor_ns, pw_ns, pw_over, peer_ns, peer_over;
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-	double s[PEERS_MAX_ROUNDS];
-
-	memcpy(s, v, sizeof(*v) * (size_t)n);
-	qsort(s, (size_t)n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-static double median_diff(const double *a, const double *b, int n)
-{
-	double d[PEERS_MAX_ROUNDS];
-
-	for (int i = 0; i < n; i++)
-		d[i] = a[i] - b[i];
-	return median(d, n);
-}
-
 static const char *action_name(__u32 a)
 {
 	switch (a) {
@@ -358,11 +327,11 @@ static void print_table(struct frame_row *rows, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		struct frame_row *r = &rows[i];
 
-		r->floor_ns = median(r->floor_r, o->rounds);
-		r->pw_ns = median(r->pw_r, o->rounds);
-		r->pw_over = median_diff(r->pw_r, r->floor_r, o->rounds);
-		r->peer_ns = median(r->peer_r, o->rounds);
-		r->peer_over = median_diff(r->peer_r, r->floor_r, o->rounds);
+		r->floor_ns = bench_median(r->floor_r, o->rounds);
+		r->pw_ns = bench_median(r->pw_r, o->rounds);
+		r->pw_over = bench_median_diff(r->pw_r, r->floor_r, o->rounds);
+		r->peer_ns = bench_median(r->peer_r, o->rounds);
+		r->peer_over = bench_median_diff(r->peer_r, r->floor_r, o->rounds);
 		printf("| %s | %s | %s | %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1fx |\n",
 		       r->flow->what, r->flow->allowed ? "allow" : "violation",
 		       action_name(r->pw_action), action_name(r->peer_action),
@@ -516,7 +485,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	libbpf_set_print(libbpf_quiet);
+	libbpf_set_print(bench_libbpf_quiet);
 	if (strcmp(cmd, "rules") == 0)
 		return cmd_rules(&o);
 	if (strcmp(cmd, "testrun") != 0 || o.prog_id < 0) {
