@@ -19,21 +19,15 @@
 
 #include "netns.h"
 
-int nst_run(const char *const argv[])
+/* Run @argv with its stdout and stderr into @fd; exit status or -1. */
+static int run_into(const char *const argv[], int fd)
 {
-	char out[] = "/tmp/nst-run-XXXXXX";
-	int status, fd;
+	int status;
 	pid_t pid;
 
-	fd = mkstemp(out);
-	if (fd < 0)
-		return -1;
-	unlink(out);
 	pid = fork();
-	if (pid < 0) {
-		close(fd);
+	if (pid < 0)
 		return -1;
-	}
 	if (!pid) {
 		dup2(fd, 1);
 		dup2(fd, 2);
@@ -42,23 +36,44 @@ int nst_run(const char *const argv[])
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		char buf[1024];
-		ssize_t n;
-		int i;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
 
+int nst_capture(const char *const argv[], char *buf, size_t len)
+{
+	char out[] = "/tmp/nst-run-XXXXXX";
+	size_t got = 0;
+	ssize_t n;
+	int rc, fd;
+
+	fd = mkstemp(out);
+	if (fd < 0)
+		return -1;
+	unlink(out);
+	rc = run_into(argv, fd);
+	lseek(fd, 0, SEEK_SET);
+	while (len && got + 1 < len &&
+	       (n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += n;
+	if (len)
+		buf[got] = '\0';
+	close(fd);
+	return rc;
+}
+
+int nst_run(const char *const argv[])
+{
+	char buf[4096];
+	int rc, i;
+
+	rc = nst_capture(argv, buf, sizeof(buf));
+	if (rc) {
 		fprintf(stderr, "nst_run failed:");
 		for (i = 0; argv[i]; i++)
 			fprintf(stderr, " %s", argv[i]);
-		fprintf(stderr, "\n");
-		lseek(fd, 0, SEEK_SET);
-		while ((n = read(fd, buf, sizeof(buf))) > 0)
-			fwrite(buf, 1, n, stderr);
+		fprintf(stderr, "\n%s", buf);
 	}
-	close(fd);
-	if (!WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
+	return rc;
 }
 
 int nst_create(const char *prefix, const char *suffix, char *name,

@@ -27,6 +27,9 @@
  * not run or died of a signal.
  */
 int nst_run(const char *const argv[]);
+/* Same, but the output (stdout and stderr) goes to @buf, whatever the
+ * status, and nothing is printed. */
+int nst_capture(const char *const argv[], char *buf, size_t len);
 
 /* Create namespace "<prefix><pid><suffix>"; its name goes to @name. */
 int nst_create(const char *prefix, const char *suffix, char *name,

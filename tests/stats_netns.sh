@@ -218,7 +218,7 @@ EOF
 
 run 0 "$pw" load --netns "$srv" --iface "$srv_if" \
 	--policy "$tmp/stats.policy" --inventory "$tmp/stats.inventory" \
-	--role db --mode audit --xdp-mode generic ||
+	--role db --mode audit --xdp-mode generic --egress off ||
 	die "load failed: $(cat "$tmp/err")"
 
 # --------------------------------------------------------------- table --

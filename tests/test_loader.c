@@ -41,6 +41,7 @@
 #include <bpf/libbpf.h>
 
 #include "classify.h"
+#include "loader.h"
 #include "netns.h"
 #include "report.h"
 #include "state.h"
@@ -118,6 +119,8 @@ static void write_file(char *path, size_t len, const char *name,
 /* ------------------------------------------------------------- CLI -- */
 
 static char cli_out[65536], cli_err[65536];
+static const char *cli_failpoint; /* PW_FAILPOINT for the commands run */
+static int cli_signal;            /* what killed the last one, or 0 */
 
 static void slurp(int fd, char *buf, size_t len)
 {
@@ -153,6 +156,8 @@ static int cli_argv(const char *const *args)
 	if (!pid) {
 		dup2(fo, 1);
 		dup2(fe, 2);
+		if (cli_failpoint)
+			setenv("PW_FAILPOINT", cli_failpoint, 1);
 		execv(pw_bin, (char *const *)argv);
 		_exit(127);
 	}
@@ -160,6 +165,7 @@ static int cli_argv(const char *const *args)
 		;
 	slurp(fo, cli_out, sizeof(cli_out));
 	slurp(fe, cli_err, sizeof(cli_err));
+	cli_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	if (!WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
@@ -225,44 +231,59 @@ static uint32_t role_id(const struct pw_snap *s, const char *name)
 	return 0;
 }
 
-static bool key_is(const struct pw_counter_key *k, int proto, uint32_t role,
-		   unsigned lo, unsigned hi)
+static bool key_is(const struct pw_counter_key *k, unsigned dir, int proto,
+		   uint32_t role, unsigned lo, unsigned hi)
 {
-	return k->dir == PW_DIR_INGRESS && k->proto == proto &&
-	       k->role == role && k->port_lo == lo && k->port_hi == hi;
+	return k->dir == dir && k->proto == proto && k->role == role &&
+	       k->port_lo == lo && k->port_hi == hi;
 }
 
-/* Packets counted under one key, slot and unnamed counters together. */
-static uint64_t packets(const struct pw_snap *s, int proto, const char *role,
-			unsigned lo, unsigned hi, unsigned verdict)
+/* Packets counted under one key of @dir, slot and unnamed counters together. */
+static uint64_t packets_dir(const struct pw_snap *s, unsigned dir, int proto,
+			    const char *role, unsigned lo, unsigned hi,
+			    unsigned verdict)
 {
 	uint32_t id = role_id(s, role), i;
 	uint64_t n = 0;
 
 	for (i = 0; i < s->nslots; i++)
-		if (key_is(&s->slots[i].key, proto, id, lo, hi))
+		if (key_is(&s->slots[i].key, dir, proto, id, lo, hi))
 			n += s->slots[i].sum[verdict].packets;
 	for (i = 0; i < s->nunnamed; i++)
-		if (key_is(&s->unnamed[i].key, proto, id, lo, hi) &&
+		if (key_is(&s->unnamed[i].key, dir, proto, id, lo, hi) &&
 		    s->unnamed[i].key.verdict == verdict)
 			n += s->unnamed[i].sum.packets;
 	return n;
 }
 
+static uint64_t packets(const struct pw_snap *s, int proto, const char *role,
+			unsigned lo, unsigned hi, unsigned verdict)
+{
+	return packets_dir(s, PW_DIR_INGRESS, proto, role, lo, hi, verdict);
+}
+
 /* ------------------------------------------------------------- tap -- */
 
-/* Frames the client sent, per (source, protocol, destination port). */
+/*
+ * Frames on the client's veth, per (way, client address, protocol,
+ * source port, destination port): "out" frames the client sent from that
+ * address (they reach the loaded end's ingress), "in" frames it received
+ * on it (they left the loaded end's egress).
+ */
+#define TAP_FLOWS 1024
+
 struct tap_flow {
+	bool in;
 	int family;
-	uint8_t src[16];
+	uint8_t addr[16]; /* the client's side */
 	uint8_t proto;
-	uint16_t dport;
+	uint16_t sport, dport;
 	uint64_t packets;
 };
 
 struct tap {
 	int fd;
-	struct tap_flow flows[128];
+	struct tap_flow flows[TAP_FLOWS];
 	int n;
 };
 
@@ -282,49 +303,53 @@ static void tap_open(struct tap *t)
 	assert_int_equal(bind(t->fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
 }
 
-static struct tap_flow *tap_slot(struct tap *t, int family,
-				 const uint8_t *src, uint8_t proto,
-				 uint16_t dport)
+static struct tap_flow *tap_slot(struct tap *t, const struct tap_flow *k)
 {
-	size_t alen = family == 4 ? 4 : 16;
+	size_t alen = k->family == 4 ? 4 : 16;
 	int i;
 
 	for (i = 0; i < t->n; i++)
-		if (t->flows[i].family == family &&
-		    !memcmp(t->flows[i].src, src, alen) &&
-		    t->flows[i].proto == proto && t->flows[i].dport == dport)
+		if (t->flows[i].in == k->in &&
+		    t->flows[i].family == k->family &&
+		    !memcmp(t->flows[i].addr, k->addr, alen) &&
+		    t->flows[i].proto == k->proto &&
+		    t->flows[i].sport == k->sport &&
+		    t->flows[i].dport == k->dport)
 			return &t->flows[i];
-	assert_true(t->n < 128);
-	t->flows[t->n].family = family;
-	memcpy(t->flows[t->n].src, src, alen);
-	t->flows[t->n].proto = proto;
-	t->flows[t->n].dport = dport;
+	assert_true(t->n < TAP_FLOWS);
+	t->flows[t->n] = *k;
+	t->flows[t->n].packets = 0;
 	return &t->flows[t->n++];
 }
 
-/* Parse one outgoing frame: IPv4 or IPv6 (no extension headers). */
-static void tap_frame(struct tap *t, const uint8_t *f, ssize_t len)
+/* Parse one frame: IPv4 or IPv6 (no extension headers), TCP or UDP. */
+static void tap_frame(struct tap *t, bool in, const uint8_t *f, ssize_t len)
 {
-	uint16_t type;
+	struct tap_flow k = { .in = in };
 	const uint8_t *l4;
-	uint8_t proto;
+	uint16_t type;
 
 	if (len < 14)
 		return;
 	type = (f[12] << 8) | f[13];
 	if (type == ETH_P_IP && len >= 14 + 20) {
-		proto = f[14 + 9];
+		k.family = 4;
+		k.proto = f[14 + 9];
+		memcpy(k.addr, f + 14 + (in ? 16 : 12), 4);
 		l4 = f + 14 + (f[14] & 0xf) * 4;
-		if ((proto == TCP || proto == UDP) && l4 + 4 <= f + len)
-			tap_slot(t, 4, f + 14 + 12, proto,
-				 (l4[2] << 8) | l4[3])->packets++;
-	} else if (type == ETH_P_IPV6 && len >= 14 + 40 + 4) {
-		proto = f[14 + 6];
+	} else if (type == ETH_P_IPV6 && len >= 14 + 40) {
+		k.family = 6;
+		k.proto = f[14 + 6];
+		memcpy(k.addr, f + 14 + (in ? 24 : 8), 16);
 		l4 = f + 14 + 40;
-		if (proto == TCP || proto == UDP)
-			tap_slot(t, 6, f + 14 + 8, proto,
-				 (l4[2] << 8) | l4[3])->packets++;
+	} else {
+		return;
 	}
+	if ((k.proto != TCP && k.proto != UDP) || l4 + 4 > f + len)
+		return;
+	k.sport = (l4[0] << 8) | l4[1];
+	k.dport = (l4[2] << 8) | l4[3];
+	tap_slot(t, &k)->packets++;
 }
 
 static void tap_drain(struct tap *t)
@@ -340,21 +365,43 @@ static void tap_drain(struct tap *t)
 			     (struct sockaddr *)&from, &flen);
 		if (n < 0)
 			break;
+		if (n > (ssize_t)sizeof(buf))
+			n = sizeof(buf);
 		if (from.sll_pkttype == PACKET_OUTGOING)
-			tap_frame(t, buf, n > (ssize_t)sizeof(buf) ?
-						  (ssize_t)sizeof(buf) : n);
+			tap_frame(t, false, buf, n);
+		else if (from.sll_pkttype == PACKET_HOST)
+			tap_frame(t, true, buf, n);
 	}
 }
 
+/* Frames one way to or from the client's @addr, these ports (0: any). */
+static uint64_t tap_sum(struct tap *t, bool in, const char *addr,
+			uint8_t proto, uint16_t sport, uint16_t dport)
+{
+	int family = strchr(addr, ':') ? 6 : 4, i;
+	size_t alen = family == 4 ? 4 : 16;
+	const struct tap_flow *f;
+	uint8_t a[16];
+	uint64_t n = 0;
+
+	assert_int_equal(inet_pton(family == 4 ? AF_INET : AF_INET6, addr, a),
+			 1);
+	for (i = 0; i < t->n; i++) {
+		f = &t->flows[i];
+		if (f->in == in && f->family == family &&
+		    !memcmp(f->addr, a, alen) && f->proto == proto &&
+		    (!sport || f->sport == sport) &&
+		    (!dport || f->dport == dport))
+			n += f->packets;
+	}
+	return n;
+}
+
+/* Frames the client sent from @src to @dport. */
 static uint64_t tap_count(struct tap *t, const char *src, uint8_t proto,
 			  uint16_t dport)
 {
-	uint8_t a[16];
-	int family = strchr(src, ':') ? 6 : 4;
-
-	assert_int_equal(inet_pton(family == 4 ? AF_INET : AF_INET6, src, a),
-			 1);
-	return tap_slot(t, family, a, proto, dport)->packets;
+	return tap_sum(t, false, src, proto, 0, dport);
 }
 
 /* ----------------------------------------------------------- sockets -- */
@@ -398,20 +445,27 @@ static int bound_socket(const char *ns, int type, const char *addr,
 	return fd;
 }
 
-/* Send @n datagrams from @src to the server's @dst:@port. */
-static void udp_send(const char *src, const char *dst, uint16_t port, int n)
+/* Send @n datagrams from @src in @ns to @dst:@port. */
+static void udp_send_from(const char *ns, const char *src, const char *dst,
+			  uint16_t port, int n)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd, i;
 
-	fd = bound_socket(cli_ns, SOCK_DGRAM, src, 0);
+	fd = bound_socket(ns, SOCK_DGRAM, src, 0);
 	sockaddr_of(dst, port, &ss, &len);
 	for (i = 0; i < n; i++)
 		assert_int_equal(sendto(fd, "portwarden", 10, 0,
 					(struct sockaddr *)&ss, len),
 				 10);
 	close(fd);
+}
+
+/* From the client's namespace to the loaded end. */
+static void udp_send(const char *src, const char *dst, uint16_t port, int n)
+{
+	udp_send_from(cli_ns, src, dst, port, n);
 }
 
 /* Datagrams waiting on @fd, waiting up to @ms for each next one. */
@@ -430,12 +484,12 @@ static int udp_received(int fd, int ms)
 }
 
 /*
- * One TCP exchange from @src: connect (up to 500 ms), send, half-close,
- * the server reads it all and closes, the client reads the close.
- * Returns whether the connection was made.
+ * One TCP exchange from @src in @ns: connect (up to 500 ms), send,
+ * half-close, the server reads it all and closes, the client reads the
+ * close.  Returns whether the connection was made.
  */
-static bool tcp_flow(int listener, const char *src, const char *dst,
-		     uint16_t port)
+static bool tcp_flow_from(const char *ns, int listener, const char *src,
+			  const char *dst, uint16_t port)
 {
 	struct pollfd p = { .events = POLLOUT };
 	struct sockaddr_storage ss;
@@ -445,7 +499,7 @@ static bool tcp_flow(int listener, const char *src, const char *dst,
 	socklen_t elen = sizeof(soerr);
 	bool ok = false;
 
-	fd = bound_socket(cli_ns, SOCK_STREAM, src, 0);
+	fd = bound_socket(ns, SOCK_STREAM, src, 0);
 	sockaddr_of(dst, port, &ss, &len);
 	flags = fcntl(fd, F_GETFL);
 	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
@@ -478,12 +532,24 @@ out:
 	return ok;
 }
 
-static int tcp_listener(const char *addr, uint16_t port)
+/* From the client's namespace, to the loaded end. */
+static bool tcp_flow(int listener, const char *src, const char *dst,
+		     uint16_t port)
 {
-	int fd = bound_socket(srv_ns, SOCK_STREAM, addr, port);
+	return tcp_flow_from(cli_ns, listener, src, dst, port);
+}
+
+static int tcp_listener_in(const char *ns, const char *addr, uint16_t port)
+{
+	int fd = bound_socket(ns, SOCK_STREAM, addr, port);
 
 	assert_int_equal(listen(fd, 16), 0);
 	return fd;
+}
+
+static int tcp_listener(const char *addr, uint16_t port)
+{
+	return tcp_listener_in(srv_ns, addr, port);
 }
 
 /* ------------------------------------------------------------ flows -- */
@@ -554,8 +620,13 @@ static void run_flows(struct flow_result *res)
 	close(l6);
 }
 
-/* Sum of the tap counts of the flows counted under @f's key. */
-static uint64_t expected_for(struct tap *t, const struct flow *key)
+/*
+ * Sum of the tap counts of the flows counted under @f's key: what the
+ * client sent, or (@replies) what came back to it from the flow's port,
+ * which the egress program counts as replies of the flow.
+ */
+static uint64_t expected_for(struct tap *t, const struct flow *key,
+			     bool replies)
 {
 	uint64_t n = 0;
 	size_t i;
@@ -563,23 +634,38 @@ static uint64_t expected_for(struct tap *t, const struct flow *key)
 	for (i = 0; i < NFLOWS; i++) {
 		const struct flow *f = &flows[i];
 
-		if (f->proto == key->proto && !strcmp(f->role, key->role) &&
-		    f->lo == key->lo && f->hi == key->hi)
+		if (f->proto != key->proto || strcmp(f->role, key->role) ||
+		    f->lo != key->lo || f->hi != key->hi)
+			continue;
+		if (replies)
+			n += tap_sum(t, true, f->src, f->proto, f->port, 0);
+		else
 			n += tap_count(t, f->src, f->proto, f->port);
 	}
 	return n;
 }
 
+/* What a key must count under verdict @v when its flows get @want. */
+static uint64_t expected_verdict(struct tap *t, const struct flow *f,
+				 unsigned want, unsigned v)
+{
+	if (v == PW_VERDICT_REPLY)
+		return expected_for(t, f, true);
+	return v == want ? expected_for(t, f, false) : 0;
+}
+
 /*
  * Compare every flow key's counters with the tap, for the verdict the
- * flow gets (@violation_verdict for violations) and zero for the other
- * verdicts.  The last frames of a flow may still be on their way through
+ * flow gets (@violation_verdict for violations), for replies (what came
+ * back, counted by the tc egress program under the flow's key), and zero
+ * for the other verdicts.  The last frames of a flow may still be on their way through
  * the veth, so read until both sides agree (or 5 s have passed).
  */
 static void check_counts(struct tap *t, unsigned violation_verdict)
 {
 	struct counters c;
 	bool same = false;
+	unsigned v;
 	size_t i;
 	int tries;
 
@@ -592,33 +678,40 @@ static void check_counts(struct tap *t, unsigned violation_verdict)
 		same = true;
 		for (i = 0; i < NFLOWS && same; i++) {
 			const struct flow *f = &flows[i];
-			unsigned v = f->allowed ? PW_VERDICT_ALLOW
-						: violation_verdict;
+			unsigned want = f->allowed ? PW_VERDICT_ALLOW
+						   : violation_verdict;
 
-			same = packets(&c.s, f->proto, f->role, f->lo, f->hi,
-				       v) == expected_for(t, f);
+			for (v = 0; v < PW_NVERDICT && same; v++)
+				same = packets(&c.s, f->proto, f->role, f->lo,
+					       f->hi, v) ==
+				       expected_verdict(t, f, want, v);
 		}
 	}
 	for (i = 0; i < NFLOWS; i++) {
 		const struct flow *f = &flows[i];
 		unsigned want = f->allowed ? PW_VERDICT_ALLOW
-					   : violation_verdict, v;
-		uint64_t exp = expected_for(t, f);
+					   : violation_verdict;
+		uint64_t exp;
 
-		assert_true(exp > 0);
+		assert_true(expected_for(t, f, false) > 0);
 		for (v = 0; v < PW_NVERDICT; v++) {
 			uint64_t got = packets(&c.s, f->proto, f->role, f->lo,
 					       f->hi, v);
 
-			if (got != (v == want ? exp : 0))
+			exp = expected_verdict(t, f, want, v);
+			if (got != exp)
 				fail_msg("%s -> %u/%u (%s %u-%u) verdict %s: "
 					 "counted %llu, expected %llu (the tap "
-					 "saw %llu frames under this key)",
+					 "saw %llu frames out, %llu back under "
+					 "this key)",
 					 f->src, f->proto, f->port, f->role,
 					 f->lo, f->hi, pw_verdict_name(v),
 					 (unsigned long long)got,
-					 (unsigned long long)(v == want ? exp : 0),
-					 (unsigned long long)exp);
+					 (unsigned long long)exp,
+					 (unsigned long long)expected_for(t, f,
+									  false),
+					 (unsigned long long)expected_for(t, f,
+									  true));
 		}
 	}
 	counters_free(&c);
@@ -946,6 +1039,148 @@ static void test_reload_flips_under_traffic(void **state)
 	unload();
 }
 
+/* --------------------------------------------------------- tc egress -- */
+
+#define PW_TC_QUERY_NONE 0 /* no filter of any kind at our handle/priority */
+
+/* `tc ARGS...` inside the server's namespace; its output in @buf. */
+static int tc_in_srv(char *buf, size_t len, const char *const *args)
+{
+	const char *argv[24] = { "ip", "netns", "exec", srv_ns, "tc" };
+	char scratch[256];
+	int n = 5, i;
+
+	for (i = 0; args[i] && n < 23; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	return nst_capture(argv, buf ? buf : scratch,
+			   buf ? len : sizeof(scratch));
+}
+
+#define tc_ok(...)                                                       \
+	do {                                                             \
+		char out_[2048];                                         \
+		int rc_ = tc_in_srv(out_, sizeof(out_),                  \
+				    (const char *const[]){ __VA_ARGS__,  \
+							   NULL });      \
+		if (rc_)                                                 \
+			fprintf(stderr, "tc: %s", out_);                 \
+		assert_int_equal(rc_, 0);                                \
+	} while (0)
+
+/* `tc filter show dev SRV_IF egress|ingress`, or `tc qdisc show`. */
+static void tc_show(const char *what, char *buf, size_t len)
+{
+	if (!strcmp(what, "qdisc"))
+		assert_int_equal(tc_in_srv(buf, len, (const char *const[]){
+						   "qdisc", "show", "dev",
+						   SRV_IF, NULL }),
+				 0);
+	else
+		assert_int_equal(tc_in_srv(buf, len, (const char *const[]){
+						   "filter", "show", "dev",
+						   SRV_IF, what, NULL }),
+				 0);
+}
+
+static bool tc_has(const char *what, const char *needle)
+{
+	char buf[8192];
+
+	tc_show(what, buf, sizeof(buf));
+	return strstr(buf, needle) != NULL;
+}
+
+/*
+ * The program of the BPF filter at portwarden's handle and priority on
+ * the egress hook (bpf_tc_query), 0 when there is none.
+ */
+static uint32_t tc_prog_at_ours(void)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = PW_TC_HANDLE,
+		    .priority = PW_TC_PRIORITY);
+	int saved, err;
+
+	libbpf_print_fn_t print;
+
+	hook.ifindex = nst_ifindex(srv_ns, SRV_IF);
+	saved = nst_enter(srv_ns);
+	assert_true(saved >= 0);
+	print = libbpf_set_print(NULL); /* "Parent Qdisc doesn't exists" */
+	err = bpf_tc_query(&hook, &o);
+	libbpf_set_print(print);
+	nst_leave(saved);
+	/* no clsact qdisc or no filter chain: EINVAL; no filter: ENOENT */
+	if (err == -ENOENT || err == -EINVAL)
+		return PW_TC_QUERY_NONE;
+	assert_int_equal(err, 0);
+	return o.prog_id;
+}
+
+/* Id of the program pinned as @pin for the server's interface, or 0. */
+static uint32_t pinned_prog(const char *pin)
+{
+	struct bpf_prog_info info = { 0 };
+	char dir[4096], path[4352];
+	__u32 len = sizeof(info);
+	int fd;
+
+	pw_pin_dir(srv_ns, SRV_IF, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/%s", dir, pin);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	close(fd);
+	return info.id;
+}
+
+static uint32_t xdp_prog_on_srv(void)
+{
+	__u32 id = 0;
+	int saved = nst_enter(srv_ns);
+
+	assert_true(saved >= 0);
+	assert_int_equal(bpf_xdp_query_id(nst_ifindex(srv_ns, SRV_IF), 0,
+					  &id), 0);
+	nst_leave(saved);
+	return id;
+}
+
+/* Our tc filter is attached and runs the pinned pw_tc_egress. */
+static void assert_tc_ours(void)
+{
+	uint32_t id = tc_prog_at_ours();
+
+	assert_int_not_equal(id, 0);
+	assert_int_equal(id, pinned_prog("pw_tc_egress"));
+}
+
+static void state_file_has(const char *line)
+{
+	char path[4096], buf[8192];
+	size_t n;
+	FILE *f;
+
+	pw_state_path(srv_ns, SRV_IF, path, sizeof(path));
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	if (!strstr(buf, line))
+		fail_msg("state file lacks '%s':\n%s", line, buf);
+}
+
+/* Both hooks empty and no qdisc: the server's interface as tests find it. */
+static void tc_clean(void)
+{
+	tc_in_srv(NULL, 0, (const char *const[]){ "qdisc", "del", "dev", SRV_IF,
+						  "clsact", NULL });
+	assert_false(tc_has("qdisc", "clsact"));
+}
+
 /* --------------------------------------------------------- unload -- */
 
 static bool id_listed(const char *json, uint32_t id)
@@ -973,7 +1208,7 @@ static void bpftool_show(const char *obj, char *buf, size_t len)
 }
 
 struct our_ids {
-	uint32_t prog, link, maps[32];
+	uint32_t prog, tc_prog, link, maps[32];
 	uint32_t nmaps;
 };
 
@@ -992,7 +1227,8 @@ static void add_pinned_map_ids(const char *dir, struct our_ids *ids)
 	assert_non_null(d);
 	while ((de = readdir(d))) {
 		if (strncmp(de->d_name, "pw_", 3) ||
-		    !strcmp(de->d_name, "pw_xdp_ingress"))
+		    !strcmp(de->d_name, "pw_xdp_ingress") ||
+		    !strcmp(de->d_name, "pw_tc_egress"))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		fd = bpf_obj_get(path);
@@ -1041,6 +1277,9 @@ static void collect_ids(const char *dir, struct our_ids *ids)
 	ids->link = linfo.id;
 	assert_int_equal(linfo.prog_id, ids->prog);
 	assert_int_equal(linfo.xdp.ifindex, nst_ifindex(srv_ns, SRV_IF));
+
+	ids->tc_prog = pinned_prog("pw_tc_egress");
+	assert_int_not_equal(ids->tc_prog, 0);
 }
 
 static bool any_listed(const struct our_ids *ids, char *buf, size_t len)
@@ -1048,7 +1287,7 @@ static bool any_listed(const struct our_ids *ids, char *buf, size_t len)
 	uint32_t i;
 
 	bpftool_show("prog", buf, len);
-	if (id_listed(buf, ids->prog))
+	if (id_listed(buf, ids->prog) || id_listed(buf, ids->tc_prog))
 		return true;
 	bpftool_show("link", buf, len);
 	if (id_listed(buf, ids->link))
@@ -1085,6 +1324,8 @@ static void test_unload_leaves_nothing(void **state)
 					  &prog_id), 0);
 	nst_leave(saved);
 	assert_int_equal(prog_id, 0);
+	assert_int_equal(tc_prog_at_ours(), 0);
+	assert_false(tc_has("qdisc", "clsact"));
 	/* the kernel frees links and maps from a work queue: give it time */
 	for (tries = 0; tries < 50 && listed; tries++) {
 		if (tries)
@@ -1187,6 +1428,622 @@ static void test_foreign_program(void **state)
 	unload();
 }
 
+/* ---------------------------------------------------- egress tests -- */
+
+static void remove_tree(const char *dir);
+
+/*
+ * A TCP connection the loaded end opens to the client: every frame it
+ * sends is judged on egress (no egress rule in policy A: an audited
+ * unnamed-port violation towards role app), every frame back is a reply
+ * counted under the same key, and nothing of it is judged on ingress.
+ */
+static void test_egress_counts(void **state)
+{
+	struct counters c;
+	struct tap t;
+	uint64_t sent, back, got_sent = 0, got_back = 0;
+	int l, tries, v;
+
+	load(policy_a, "audit");
+	assert_tc_ours();
+	state_file_has("egress audit\ntc_handle 0x5057\ntc_priority 20567\n"
+		       "tc_qdisc created\n");
+	assert_true(tc_has("qdisc", "clsact"));
+	tap_open(&t);
+	l = tcp_listener_in(cli_ns, APP4, 8443);
+	assert_true(tcp_flow_from(srv_ns, l, SRV4, APP4, 8443));
+	close(l);
+	for (tries = 0; tries < 100; tries++) {
+		usleep(50000);
+		tap_drain(&t);
+		sent = tap_sum(&t, true, APP4, TCP, 0, 8443);
+		back = tap_sum(&t, false, APP4, TCP, 8443, 0);
+		counters_read(&c);
+		got_sent = packets_dir(&c.s, PW_DIR_EGRESS, TCP, "app", 8443,
+				       8443, PW_VERDICT_AUDIT);
+		got_back = packets_dir(&c.s, PW_DIR_EGRESS, TCP, "app", 8443,
+				       8443, PW_VERDICT_REPLY);
+		for (v = 0; v < PW_NVERDICT; v++)
+			if (v == PW_VERDICT_ALLOW || v == PW_VERDICT_DROP)
+				assert_int_equal(packets_dir(&c.s,
+							     PW_DIR_EGRESS, TCP,
+							     "app", 8443, 8443,
+							     v),
+						 0);
+		/* replies are never judged: no ingress row for app/tcp */
+		for (v = 0; v < (int)c.s.nunnamed; v++)
+			assert_false(c.s.unnamed[v].key.dir == PW_DIR_INGRESS &&
+				     c.s.unnamed[v].key.proto == TCP);
+		counters_free(&c);
+		if (sent >= 3 && got_sent == sent && got_back == back)
+			break;
+	}
+	assert_true(sent >= 3 && back >= 3); /* SYN, ACK, data, FIN ... */
+	assert_int_equal(got_sent, sent);
+	assert_int_equal(got_back, back);
+	close(t.fd);
+	cli_ok("-j", "status", ON);
+	assert_non_null(strstr(cli_out, "\"egress\":{\"mode\":\"audit\","
+					"\"attached\":true,\"tc_handle\":20567,"
+					"\"tc_priority\":20567,\"qdisc\":"
+					"\"created\""));
+	assert_non_null(strstr(cli_out, "\"opened\":1,"));
+	unload();
+	assert_int_equal(tc_prog_at_ours(), 0);
+	assert_false(tc_has("qdisc", "clsact"));
+}
+
+/* Datagrams of the loaded end to the client, and how many arrived. */
+static int udp_out(uint16_t port, int n)
+{
+	int u = bound_socket(cli_ns, SOCK_DGRAM, APP4, port), got;
+
+	udp_send_from(srv_ns, SRV4, APP4, port, n);
+	got = udp_received(u, 200);
+	close(u);
+	return got;
+}
+
+/* Egress packets judged so far (the egress "classified" reason). */
+static uint64_t egress_judged(void)
+{
+	struct counters c;
+	uint64_t n;
+
+	counters_read(&c);
+	n = 0;
+	for (uint32_t i = 0; i < c.s.nunnamed; i++)
+		if (c.s.unnamed[i].key.dir == PW_DIR_EGRESS)
+			n += c.s.unnamed[i].sum.packets;
+	counters_free(&c);
+	return n;
+}
+
+/*
+ * A clsact qdisc and filters that were there before load stay through
+ * load and unload; ours runs before the default-priority one.  (u32:
+ * this kernel has no matchall and no gact.)
+ */
+static void test_egress_foreign_filters(void **state)
+{
+	tc_clean();
+	tc_ok("qdisc", "add", "dev", SRV_IF, "clsact");
+	tc_ok("filter", "add", "dev", SRV_IF, "egress", "u32", "match", "u32",
+	      "0", "0");
+	tc_ok("filter", "add", "dev", SRV_IF, "ingress", "u32", "match", "u32",
+	      "0", "0");
+	load(policy_a, "audit");
+	assert_tc_ours();
+	state_file_has("tc_qdisc existing\n");
+	assert_true(tc_has("egress", "u32"));
+	assert_true(tc_has("ingress", "u32"));
+	assert_int_equal(udp_out(7000, 4), 4);
+	assert_true(egress_judged() >= 4);
+	cli_ok("-j", "status", ON);
+	assert_non_null(strstr(cli_out, "\"qdisc\":\"existing\""));
+	unload();
+	assert_int_equal(tc_prog_at_ours(), 0);
+	assert_false(tc_has("egress", "pw_tc_egress"));
+	assert_true(tc_has("egress", "u32"));
+	assert_true(tc_has("ingress", "u32"));
+	assert_true(tc_has("qdisc", "clsact"));
+	tc_clean();
+
+	/* our qdisc, but somebody added a filter since: the qdisc stays */
+	load(policy_a, "audit");
+	tc_ok("filter", "add", "dev", SRV_IF, "ingress", "u32", "match", "u32",
+	      "0", "0");
+	unload();
+	assert_int_equal(tc_prog_at_ours(), 0);
+	assert_true(tc_has("ingress", "u32"));
+	assert_true(tc_has("qdisc", "clsact"));
+	tc_clean();
+}
+
+/* Something else at our priority: refused, nothing left behind. */
+static void test_egress_priority_taken(void **state)
+{
+	char dir[4096], path[4096];
+	struct stat sb;
+	uint32_t stale;
+
+	pw_pin_dir(srv_ns, SRV_IF, dir, sizeof(dir));
+	pw_state_path(srv_ns, SRV_IF, path, sizeof(path));
+	tc_clean();
+	tc_ok("qdisc", "add", "dev", SRV_IF, "clsact");
+	tc_ok("filter", "add", "dev", SRV_IF, "egress", "prio", "20567", "u32",
+	      "match", "u32", "0", "0");
+	assert_int_equal(cli("load", ON, "--policy", policy_a, "--inventory",
+			     inventory, "--role", "db", "--force"),
+			 1);
+	assert_non_null(strstr(cli_err, "priority 20567 that portwarden uses "
+					"is taken by a 'u32' filter"));
+	assert_int_not_equal(stat(dir, &sb), 0);
+	assert_int_equal(xdp_prog_on_srv(), 0);
+	assert_true(tc_has("egress", "u32"));
+	/* without the tc program there is no conflict */
+	cli_ok("load", ON, "--policy", policy_a, "--inventory", inventory,
+	       "--role", "db", "--egress", "off");
+	unload();
+	assert_true(tc_has("egress", "u32"));
+	tc_clean();
+
+	/* a portwarden filter whose pins were removed by hand */
+	load(policy_a, "audit");
+	stale = pinned_prog("pw_tc_egress");
+	remove_tree(dir);
+	unlink(path);
+	assert_int_equal(tc_prog_at_ours(), stale);
+	assert_int_equal(cli("load", ON, "--policy", policy_a, "--inventory",
+			     inventory, "--role", "db"),
+			 1);
+	assert_non_null(strstr(cli_err, "left by a portwarden whose pins are "
+					"gone"));
+	assert_int_not_equal(stat(dir, &sb), 0);
+	cli_ok("load", ON, "--policy", policy_a, "--inventory", inventory,
+	       "--role", "db", "--force");
+	assert_non_null(strstr(cli_err, "replacing the tc egress filter"));
+	assert_tc_ours();
+	assert_int_not_equal(tc_prog_at_ours(), stale);
+	state_file_has("tc_qdisc existing\n");
+	unload();
+	assert_int_equal(tc_prog_at_ours(), 0);
+	/* that qdisc was there before this load: it stays */
+	assert_true(tc_has("qdisc", "clsact"));
+	tc_clean();
+}
+
+/* egress off attaches nothing; reload switches it on and off again. */
+static void test_egress_off_and_reload(void **state)
+{
+	uint32_t id;
+
+	cli_ok("load", ON, "--policy", policy_a, "--inventory", inventory,
+	       "--role", "db", "--egress", "off");
+	assert_non_null(strstr(cli_err, "egress off: the tc egress program is "
+					"not attached"));
+	assert_int_equal(tc_prog_at_ours(), 0);
+	assert_false(tc_has("qdisc", "clsact"));
+	state_file_has("egress off\n");
+	cli_ok("-j", "status", ON);
+	assert_non_null(strstr(cli_out, "\"egress\":{\"mode\":\"off\","
+					"\"attached\":false"));
+	assert_int_equal(udp_out(7000, 3), 3);
+	assert_int_equal(egress_judged(), 0);
+
+	cli_ok("reload", ON, "--egress", "audit");
+	assert_tc_ours();
+	id = tc_prog_at_ours();
+	assert_int_equal(udp_out(7000, 3), 3);
+	assert_int_equal(egress_judged(), 3);
+	/* a reload that leaves egress alone keeps the same filter */
+	cli_ok("reload", ON, "--policy", policy_a2);
+	assert_int_equal(tc_prog_at_ours(), id);
+	cli_ok("reload", ON);
+	assert_int_equal(tc_prog_at_ours(), id);
+	cli_ok("mode", ON, "enforce");
+	assert_int_equal(tc_prog_at_ours(), id);
+	cli_ok("mode", ON, "audit");
+	state_file_has("egress audit\ntc_handle 0x5057\n");
+
+	cli_ok("reload", ON, "--egress", "off");
+	assert_int_equal(tc_prog_at_ours(), 0);
+	assert_false(tc_has("qdisc", "clsact"));
+	state_file_has("egress off\n");
+	unload();
+}
+
+/*
+ * Datapath settings from flags and profiles, kept by mode, changed by
+ * reload except the map sizes.
+ */
+static void test_settings(void **state)
+{
+	char prof[256], text[1024];
+
+	cli_ok("load", ON, "--policy", policy_a, "--inventory", inventory,
+	       "--role", "db", "--mode", "enforce", "--egress", "enforce",
+	       "--flow-table", "1024", "--event-ring", "8K",
+	       "--flow-timeout-udp", "30", "--event-rate", "7");
+	cli_ok("-j", "status", ON);
+	assert_non_null(strstr(cli_out, "\"egress\":{\"mode\":\"enforce\""));
+	assert_non_null(strstr(cli_out, "\"capacity\":1024,"));
+	assert_non_null(strstr(cli_out, "\"timeout_udp_s\":30}"));
+	assert_non_null(strstr(cli_out, "\"rate\":7,\"burst\":200,"
+					"\"interval_s\":60,\"ring_bytes\":8192}"));
+	/* host enforces, egress enforces: no rule lets db send to 7000 */
+	assert_int_equal(udp_out(7000, 3), 0);
+	cli_ok("mode", ON, "audit");
+	assert_int_equal(udp_out(7000, 3), 3);
+	cli_ok("mode", ON, "enforce");
+	cli_ok("-j", "status", ON);
+	assert_non_null(strstr(cli_out, "\"egress\":{\"mode\":\"enforce\""));
+	assert_non_null(strstr(cli_out, "\"timeout_udp_s\":30}"));
+	assert_non_null(strstr(cli_out, "\"rate\":7,"));
+	assert_int_equal(udp_out(7000, 3), 0);
+	/* egress audit: counted, never dropped */
+	cli_ok("reload", ON, "--egress", "audit", "--event-rate", "9");
+	assert_int_equal(udp_out(7000, 3), 3);
+	cli_ok("-j", "status", ON);
+	assert_non_null(strstr(cli_out, "\"mode\":\"enforce\""));
+	assert_non_null(strstr(cli_out, "\"rate\":9,"));
+	assert_non_null(strstr(cli_out, "\"timeout_udp_s\":30}"));
+
+	assert_int_equal(cli("reload", ON, "--flow-table", "2048"), 1);
+	assert_non_null(strstr(cli_err, "flow-table 2048 asked, but the loaded "
+					"map has 1024"));
+	assert_non_null(strstr(cli_err, "unload and load again"));
+	assert_int_equal(cli("reload", ON, "--event-ring", "16K"), 1);
+	assert_non_null(strstr(cli_err, "event-ring 16384 asked"));
+	assert_int_equal(cli("reload", ON, "--event-burst", "0"), 1);
+	assert_non_null(strstr(cli_err, "--event-burst: bad value '0'"));
+
+	/* a profile: what it lacks takes the default, but the sizes stay */
+	snprintf(text, sizeof(text),
+		 "policy %s\ninventory %s\nrole db\nmode audit\n"
+		 "event-burst 50\n", policy_a, inventory);
+	write_file(prof, sizeof(prof), "settings.profile", text, NULL);
+	cli_ok("-j", "reload", ON, "--profile", prof);
+	assert_non_null(strstr(cli_out, "\"egress\":{\"mode\":\"audit\""));
+	assert_non_null(strstr(cli_out, "\"capacity\":1024,"));
+	assert_non_null(strstr(cli_out, "\"timeout_udp_s\":120}"));
+	assert_non_null(strstr(cli_out, "\"rate\":100,\"burst\":50,"));
+	unload();
+
+	snprintf(text, sizeof(text),
+		 "policy %s\ninventory %s\nrole db\nflow-table 10\n",
+		 policy_a, inventory);
+	write_file(prof, sizeof(prof), "settings.profile", text, NULL);
+	assert_int_equal(cli("load", ON, "--profile", prof), 1);
+	assert_non_null(strstr(cli_err, "settings.profile:4:12: error: bad "
+					"flow-table '10': expected a number of "
+					"flow table entries from 64 to "
+					"16777216"));
+}
+
+/* ------------------------------------------------------ failpoints -- */
+
+/* Which policy judges the server's UDP port 5002 in enforce mode. */
+enum judged { JUDGED_BY_NONE, JUDGED_BY_A, JUDGED_BY_B, JUDGED_MIXED };
+
+static const char *judged_name(int j)
+{
+	static const char *const names[] = { "nothing", "policy A",
+					     "policy B", "a mixture" };
+
+	return names[j];
+}
+
+/*
+ * A allows app on 5000-5009; B only op on 5000-5004: app's datagrams to
+ * 5002 pass and op's drop under A, the other way round under B, and both
+ * pass when nothing judges.
+ */
+static int judged_by(void)
+{
+	int u = bound_socket(srv_ns, SOCK_DGRAM, SRV4, 5002), app, op;
+
+	udp_send(APP4, SRV4, 5002, 2);
+	app = udp_received(u, 200);
+	udp_send(OP4, SRV4, 5002, 2);
+	op = udp_received(u, 200);
+	close(u);
+	if (app == 2 && op == 2)
+		return JUDGED_BY_NONE;
+	if (app == 2 && !op)
+		return JUDGED_BY_A;
+	if (!app && op == 2)
+		return JUDGED_BY_B;
+	return JUDGED_MIXED;
+}
+
+/* The policy digest of the generation in force in the pinned maps. */
+static bool pinned_digest(uint64_t *digest)
+{
+	return !pw_pinned_digest(srv_ns, SRV_IF, digest);
+}
+
+static void digest_text(uint64_t d, char *buf, size_t len)
+{
+	snprintf(buf, len, "\"digest\":\"%016llx\"", (unsigned long long)d);
+}
+
+/* Position of @step in pw_failpoint_steps (the order they are reached). */
+static int step_index(const char *step)
+{
+	int i;
+
+	for (i = 0; pw_failpoint_steps[i]; i++)
+		if (!strcmp(pw_failpoint_steps[i], step))
+			return i;
+	fail_msg("no failpoint step '%s'", step);
+	return -1;
+}
+
+static bool step_before(const char *step, const char *other)
+{
+	return step_index(step) < step_index(other);
+}
+
+/* The kernel may take a moment to drop a link whose last fd went. */
+static uint32_t xdp_prog_settled(bool want)
+{
+	uint32_t id = xdp_prog_on_srv();
+	int tries;
+
+	for (tries = 0; tries < 20 && !id != !want; tries++) {
+		usleep(50000);
+		id = xdp_prog_on_srv();
+	}
+	return id;
+}
+
+/* Nothing of portwarden's on the server's interface, bpffs or /run. */
+static void assert_nothing_left(const char *step)
+{
+	char dir[4096], path[4096], prefix[256];
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+
+	pw_pin_dir(srv_ns, SRV_IF, dir, sizeof(dir));
+	pw_state_path(srv_ns, SRV_IF, path, sizeof(path));
+	if (!stat(dir, &sb))
+		fail_msg("%s: %s left", step, dir);
+	if (!stat(path, &sb))
+		fail_msg("%s: %s left", step, path);
+	snprintf(prefix, sizeof(prefix), ":staging:%s:%s:", srv_ns, SRV_IF);
+	d = opendir(PW_PIN_ROOT);
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, prefix, strlen(prefix)))
+			fail_msg("%s: staging directory %s left", step,
+				 de->d_name);
+	closedir(d);
+	if (xdp_prog_settled(false))
+		fail_msg("%s: an XDP program is left", step);
+	if (tc_prog_at_ours())
+		fail_msg("%s: a tc filter is left", step);
+	if (tc_has("qdisc", "clsact"))
+		fail_msg("%s: the clsact qdisc is left", step);
+}
+
+/* Run a portwarden command that PW_FAILPOINT=@step must kill. */
+#define cli_killed_at(step, ...)                                          \
+	do {                                                              \
+		int rc_;                                                  \
+		cli_failpoint = (step);                                   \
+		rc_ = cli(__VA_ARGS__);                                   \
+		cli_failpoint = NULL;                                     \
+		if (cli_signal != SIGKILL)                                \
+			fail_msg("%s: not killed (exit %d): %s", (step),  \
+				 rc_, cli_err);                           \
+		assert_non_null(strstr(cli_err, "failpoint"));            \
+	} while (0)
+
+/*
+ * After a load killed at @step: the datapath is complete with policy A,
+ * or not there at all; status says which, or that the load was
+ * interrupted.
+ */
+static void check_killed_load(const char *step, uint64_t da)
+{
+	bool xdp = !step_before(step, "load-xdp-pinned");
+	bool tc = !step_before(step, "load-tc");
+	bool renamed = !step_before(step, "load-renamed");
+	uint64_t d;
+	char want[64];
+	int j, rc;
+
+	assert_int_equal(xdp_prog_settled(xdp) != 0, xdp);
+	if (xdp)
+		assert_int_equal(xdp_prog_on_srv(),
+				 pinned_prog("pw_xdp_ingress"));
+	assert_int_equal(tc_prog_at_ours() != 0, tc);
+	if (tc)
+		assert_tc_ours();
+	j = judged_by();
+	if (j != (xdp ? JUDGED_BY_A : JUDGED_BY_NONE))
+		fail_msg("%s: traffic judged by %s", step, judged_name(j));
+	if (renamed) {
+		assert_true(pinned_digest(&d));
+		assert_true(d == da);
+	}
+	rc = cli("-j", "status", ON);
+	digest_text(da, want, sizeof(want));
+	if (!strcmp(step, "load-state")) {
+		assert_int_equal(rc, 0);
+		assert_non_null(strstr(cli_out, "\"interrupted\":null"));
+		assert_non_null(strstr(cli_out, want));
+		return;
+	}
+	assert_int_equal(rc, 1);
+	if (!renamed) {
+		assert_non_null(strstr(cli_err, "not loaded"));
+		return;
+	}
+	assert_non_null(strstr(cli_out, "\"interrupted\":\"load\""));
+	assert_non_null(strstr(cli_out, want));
+	assert_non_null(strstr(cli_err, "a load was interrupted; run "
+					"'portwarden unload"));
+	snprintf(want, sizeof(want), "\"xdp_attached\":%s,\"tc_attached\":%s",
+		 xdp ? "true" : "false", tc ? "true" : "false");
+	assert_non_null(strstr(cli_out, want));
+}
+
+/* Unload whatever a killed command left; nothing may remain. */
+static void recover_by_unload(const char *step)
+{
+	int rc = cli("unload", ON);
+
+	if (rc)
+		assert_non_null(strstr(cli_err, "not loaded"));
+	assert_nothing_left(step);
+}
+
+static void test_failpoints_load(void **state)
+{
+	const char *step;
+	uint64_t da;
+	int i;
+
+	tc_clean();
+	load(policy_a, "enforce");
+	assert_true(pinned_digest(&da));
+	assert_int_equal(judged_by(), JUDGED_BY_A);
+	unload();
+	assert_nothing_left("control");
+	for (i = 0; (step = pw_failpoint_steps[i]); i++) {
+		if (strncmp(step, "load-", 5))
+			continue;
+		cli_killed_at(step, "load", ON, "--policy", policy_a,
+			      "--inventory", inventory, "--role", "db",
+			      "--mode", "enforce");
+		check_killed_load(step, da);
+		recover_by_unload(step);
+		/* and the interface loads again */
+		load(policy_a, "enforce");
+		assert_int_equal(judged_by(), JUDGED_BY_A);
+		unload();
+		assert_nothing_left(step);
+	}
+}
+
+/* How each reload step is reached: egress on or off at load and reload. */
+static void reload_args(const char *step, const char **load_egress,
+			const char **reload_egress, const char **rate)
+{
+	*load_egress = *reload_egress = "audit";
+	*rate = "100";
+	if (!strcmp(step, "reload-tc-on"))
+		*load_egress = "off";
+	if (!strcmp(step, "reload-tc-off"))
+		*reload_egress = "off";
+	if (!strcmp(step, "reload-config"))
+		*rate = "5"; /* a setting that changes */
+}
+
+/*
+ * After a reload from A to B killed at @step: A in force before the
+ * flip, B after, whole either way, and status tells when the state file
+ * is behind.  A bare reload then settles everything.
+ */
+static void check_killed_reload(const char *step, uint64_t da, uint64_t db,
+				bool egress_now)
+{
+	bool flipped = !step_before(step, "reload-flip");
+	uint64_t d;
+	char want[64];
+	int j;
+
+	assert_true(pinned_digest(&d));
+	if (d != (flipped ? db : da))
+		fail_msg("%s: digest %016llx in force, expected %s's", step,
+			 (unsigned long long)d, flipped ? "B" : "A");
+	j = judged_by();
+	if (j != (flipped ? JUDGED_BY_B : JUDGED_BY_A))
+		fail_msg("%s: traffic judged by %s", step, judged_name(j));
+	assert_int_equal(tc_prog_at_ours() != 0, egress_now);
+	cli_ok("-j", "status", ON);
+	digest_text(d, want, sizeof(want));
+	assert_non_null(strstr(cli_out, want));
+	if (flipped && strcmp(step, "reload-state"))
+		assert_non_null(strstr(cli_out, "\"interrupted\":\"reload\""));
+	else
+		assert_non_null(strstr(cli_out, "\"interrupted\":null"));
+}
+
+static void test_failpoints_reload(void **state)
+{
+	const char *step, *load_eg, *reload_eg, *rate;
+	uint64_t da, db;
+	bool egress_now;
+	int i;
+
+	tc_clean();
+	load(policy_a, "enforce");
+	assert_true(pinned_digest(&da));
+	cli_ok("reload", ON, "--policy", policy_b);
+	assert_true(pinned_digest(&db));
+	assert_int_equal(judged_by(), JUDGED_BY_B);
+	unload();
+	for (i = 0; (step = pw_failpoint_steps[i]); i++) {
+		if (strncmp(step, "reload-", 7))
+			continue;
+		reload_args(step, &load_eg, &reload_eg, &rate);
+		cli_ok("load", ON, "--policy", policy_a, "--inventory",
+		       inventory, "--role", "db", "--mode", "enforce",
+		       "--egress", load_eg);
+		cli_killed_at(step, "reload", ON, "--policy", policy_b,
+			      "--egress", reload_eg, "--event-rate", rate);
+		if (!strcmp(load_eg, "off"))
+			egress_now = !step_before(step, "reload-tc-on");
+		else if (!strcmp(reload_eg, "off"))
+			egress_now = step_before(step, "reload-tc-off");
+		else
+			egress_now = true;
+		check_killed_reload(step, da, db, egress_now);
+		/* the recorded settings go in force again, whole */
+		cli_ok("-j", "reload", ON);
+		assert_non_null(strstr(cli_out, "\"interrupted\":null"));
+		assert_int_equal(tc_prog_at_ours() != 0,
+				 !strstr(cli_out, "\"egress\":{\"mode\":\"off\""));
+		if (tc_prog_at_ours())
+			assert_tc_ours();
+		unload();
+		assert_nothing_left(step);
+	}
+}
+
+/* A killed unload or mode leaves what the next command cleans up. */
+static void test_failpoints_unload_mode(void **state)
+{
+	const char *step;
+	int i;
+
+	tc_clean();
+	for (i = 0; (step = pw_failpoint_steps[i]); i++) {
+		if (strncmp(step, "unload-", 7))
+			continue;
+		load(policy_a, "enforce");
+		cli_killed_at(step, "unload", ON);
+		/* the XDP link goes first: nothing judges any more */
+		assert_int_equal(judged_by(), JUDGED_BY_NONE);
+		cli_ok("unload", ON);
+		assert_nothing_left(step);
+	}
+	load(policy_a, "audit");
+	cli_killed_at("mode-config", "mode", ON, "enforce");
+	assert_int_equal(judged_by(), JUDGED_BY_A);
+	cli_ok("-j", "status", ON);
+	assert_non_null(strstr(cli_out, "\"mode\":\"enforce\""));
+	cli_ok("mode", ON, "audit");
+	assert_int_equal(judged_by(), JUDGED_BY_NONE); /* audit drops nothing */
+	unload();
+	assert_nothing_left("mode-config");
+}
+
 /* ------------------------------------------------------------ setup -- */
 
 static bool set_up;
@@ -1256,6 +2113,7 @@ static int group_setup(void **state)
 	}
 	snprintf(pw_bin, sizeof(pw_bin), "%s/portwarden", root);
 	unsetenv("SSH_CONNECTION");
+	unsetenv("PW_FAILPOINT");
 	cleanup_stale_loads();
 	nst_cleanup_stale(PREFIX);
 	if (!mkdtemp(tmpdir))
@@ -1294,7 +2152,10 @@ static int group_teardown(void **state)
 /* A failed test may leave the interface loaded: the next starts clean. */
 static int test_setup(void **state)
 {
+	cli_failpoint = NULL;
 	cli("unload", ON);
+	tc_in_srv(NULL, 0, (const char *const[]){ "qdisc", "del", "dev", SRV_IF,
+						  "clsact", NULL });
 	return 0;
 }
 
@@ -1312,6 +2173,15 @@ int main(void)
 		cmocka_unit_test_setup(test_confirm_deadline, test_setup),
 		cmocka_unit_test_setup(test_lockout_guard, test_setup),
 		cmocka_unit_test_setup(test_foreign_program, test_setup),
+		cmocka_unit_test_setup(test_egress_counts, test_setup),
+		cmocka_unit_test_setup(test_egress_foreign_filters, test_setup),
+		cmocka_unit_test_setup(test_egress_priority_taken, test_setup),
+		cmocka_unit_test_setup(test_egress_off_and_reload, test_setup),
+		cmocka_unit_test_setup(test_settings, test_setup),
+		cmocka_unit_test_setup(test_failpoints_load, test_setup),
+		cmocka_unit_test_setup(test_failpoints_reload, test_setup),
+		cmocka_unit_test_setup(test_failpoints_unload_mode,
+				       test_setup),
 	};
 
 	if (geteuid() != 0) {
@@ -1319,5 +2189,8 @@ int main(void)
 				"BPF); skipped\n");
 		return 77;
 	}
+	/* PW_TEST_FILTER=test_egress* runs some tests only */
+	if (getenv("PW_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("PW_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

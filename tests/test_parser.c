@@ -1399,13 +1399,13 @@ static void test_profile_errors(void **state)
 		      "h.profile:6:1: error: 'mode' given twice: first at line 4\n"
 		      "h.profile:7:10: error: expected a file name after 'inventory', found end of line\n"
 		      "h.profile:8:13: error: unexpected 'b' after the file name: expected the end of the line\n"
-		      "h.profile:9:1: error: unknown key 'polcy': expected policy, inventory, role, tag or mode\n"
+		      "h.profile:9:1: error: unknown key 'polcy': expected policy, inventory, role, tag, mode or a datapath setting (egress, flow-table, flow-timeout-tcp, flow-timeout-fin, flow-timeout-udp, event-rate, event-burst, event-interval, event-ring)\n"
 		      "h.profile:10:6: error: bad role name 'Db': expected a lowercase letter followed by lowercase letters, digits, '_' or '-'\n"
 		      "h.profile:10:10: warning: role name 'db' listed twice\n"
 		      "h.profile:10:12: error: list ends with ',': expected another item after it\n"
 		      "h.profile:11:12: error: empty item in list 'galera,,x': expected a name between commas\n"
 		      "h.profile:11:15: error: unexpected 'extra' after the names: expected the end of the line\n"
-		      "h.profile:12:1: error: unknown key string \"policy\": expected policy, inventory, role, tag or mode\n"
+		      "h.profile:12:1: error: unknown key string \"policy\": expected policy, inventory, role, tag, mode or a datapath setting (egress, flow-table, flow-timeout-tcp, flow-timeout-fin, flow-timeout-udp, event-rate, event-burst, event-interval, event-ring)\n"
 		      "h.profile:13:5: error: expected role names after 'role', found end of line");
 	profile_fails("mode loud\n",
 		      "h.profile:1:6: error: unknown mode 'loud': expected audit or enforce");

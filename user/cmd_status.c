@@ -3,14 +3,17 @@
  * cmd_status.c - "portwarden status": what is loaded where, in which mode,
  * with which policy, and how many packets went each way.
  *
- * Everything comes from the pins and the state file (state.h); the
- * recorded policy is recompiled only to tell its name and whether the
- * files changed since the last load or reload.
+ * Everything comes from the pins, the state file (state.h) and the
+ * interface itself (what is attached); the recorded policy is recompiled
+ * only to tell its name and whether the files changed since the last
+ * load or reload.  An interface left half loaded or half reloaded by a
+ * command that died is shown as such ("interrupted").
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include "classify.h"
 #include "hostopts.h"
@@ -21,6 +24,11 @@ extern const struct pw_cmd pw_cmd_status;
 struct status_info {
 	struct pw_loaded l;
 	struct pw_snap snap;
+	struct pw_tc_record tc;    /* as the state file records it */
+	struct pw_attached att;    /* as the interface has it */
+	struct pw_flow_usage flows;
+	__u64 stats[PW_NSTAT];
+	struct pw_counter egress_reasons[PW_NREASON];
 	struct pw_policy pol;
 	struct pw_inventory inv;
 	struct pw_compiled c;
@@ -41,25 +49,66 @@ static char *first_error(const struct pw_diags *d)
 	return strdup("does not compile");
 }
 
-static int status_read(struct status_info *s, const char *netns,
-		       const char *iface)
+/* Flow table, housekeeping counters, egress reasons. */
+static int status_read_datapath(struct status_info *s)
 {
-	struct pw_diags d = { 0 };
-	char err[1024];
+	unsigned r;
 	int rc;
 
-	rc = pw_loaded_open(netns, iface, &s->l, err, sizeof(err));
+	rc = pw_maps_flow_usage(&s->l.maps, 0, &s->flows);
+	if (!rc)
+		rc = pw_maps_read_stats(&s->l.maps, s->stats);
+	for (r = 0; !rc && r < PW_NREASON; r++)
+		rc = pw_maps_read_reason(&s->l.maps,
+					 pw_reason_index(PW_DIR_EGRESS, r),
+					 &s->egress_reasons[r]);
+	return rc;
+}
+
+/*
+ * Returns 0, -EUCLEAN when a load or unload was interrupted (@err says
+ * how), or -1 after reporting why not.
+ */
+static int status_read(struct status_info *s, const char *netns,
+		       const char *iface, char *err, size_t errlen)
+{
+	struct pw_diags d = { 0 };
+	char path[512];
+	struct stat sb;
+	int rc;
+
+	rc = pw_loaded_open(netns, iface, &s->l, err, errlen);
+	if (rc == -ENOENT) {
+		pw_state_path(netns, iface, path, sizeof(path));
+		if (!stat(path, &sb)) {
+			snprintf(err, errlen,
+				 "%s%s%s: no pins but a state file (%s): an "
+				 "unload was interrupted; run 'portwarden "
+				 "unload%s%s --iface %s'", netns ? netns : "",
+				 netns ? ":" : "", iface, path,
+				 netns ? " --netns " : "", netns ? netns : "",
+				 iface);
+			rc = -EUCLEAN;
+		}
+	}
+	if (rc == -EUCLEAN)
+		return rc;
 	if (rc) {
 		pw_cli_err("%s", err);
 		return -1;
 	}
 	rc = pw_snap_read(&s->l.maps, &s->snap);
+	if (!rc)
+		rc = status_read_datapath(s);
 	if (rc) {
 		pw_cli_err("%s: cannot read the counters: %s", s->l.name,
 			   pw_maps_errmsg());
+		pw_snap_free(&s->snap);
 		pw_loaded_close(&s->l);
 		return -1;
 	}
+	pw_tc_record_read(netns, iface, &s->tc);
+	pw_attached_read(netns, iface, &s->tc, &s->att);
 	if (pw_loaded_recompile(&s->l, &s->pol, &s->inv, &s->c, &s->stale,
 				&d))
 		s->compile_error = first_error(&d);
@@ -185,15 +234,141 @@ static void print_list(const char *key, const char *label, char **v, int n)
 	pw_out_close_array();
 }
 
+/* ----------------------------------------------------------- egress -- */
+
+/* What egress does: off, or audit/enforce as pw_config has it. */
+static const char *egress_mode(const struct status_info *s)
+{
+	if (s->tc.egress == PW_EGRESS_OFF)
+		return pw_egress_name(PW_EGRESS_OFF);
+	return pw_egress_name(s->snap.cfg.flags & PW_CFG_EGRESS_ENFORCE
+				      ? PW_EGRESS_ENFORCE
+				      : PW_EGRESS_AUDIT);
+}
+
+static void print_egress(const struct status_info *s)
+{
+	const struct pw_tc_record *r = &s->tc;
+	bool on = r->egress != PW_EGRESS_OFF;
+
+	pw_out_open_object("egress");
+	pw_print_string(PW_OUT_JSON, "mode", NULL, egress_mode(s));
+	pw_print_bool(PW_OUT_JSON, "attached", NULL, s->att.tc_ours);
+	if (r->handle) {
+		pw_print_uint(PW_OUT_JSON, "tc_handle", NULL, r->handle);
+		pw_print_uint(PW_OUT_JSON, "tc_priority", NULL, r->priority);
+	} else {
+		pw_print_string(PW_OUT_JSON, "tc_handle", NULL, NULL);
+		pw_print_string(PW_OUT_JSON, "tc_priority", NULL, NULL);
+	}
+	pw_print_string(PW_OUT_JSON, "qdisc", NULL,
+			!r->handle && !r->qdisc_created ? NULL
+			: r->qdisc_created		? "created"
+							: "existing");
+	pw_print_uint(PW_OUT_JSON, "prog_id", NULL, s->att.tc_prog);
+	pw_out_close_object();
+
+	pw_print_text("  egress      %s", egress_mode(s));
+	if (!on && s->att.tc_ours)
+		pw_print_text(", but portwarden's tc filter is attached (a "
+			      "reload died): reload to settle it\n");
+	else if (!on)
+		pw_print_text(" (no tc program: replies to this host's own "
+			      "connections are judged on ingress)\n");
+	else if (s->att.tc_ours)
+		pw_print_text(" (tc clsact egress, handle 0x%x priority %u, "
+			      "qdisc %s)\n", r->handle, r->priority,
+			      r->qdisc_created ? "added by portwarden"
+					       : "kept as found");
+	else if (s->att.tc_prog)
+		pw_print_text(", but the tc filter at handle 0x%x priority %u "
+			      "is not portwarden's (program id %u)\n",
+			      r->handle, r->priority, s->att.tc_prog);
+	else
+		pw_print_text(", but NOT attached: no tc filter at handle "
+			      "0x%x priority %u; reload to attach it again\n",
+			      r->handle, r->priority);
+}
+
+/* ------------------------------------------------- flows and events -- */
+
+static void print_flows(const struct status_info *s)
+{
+	const struct pw_flow_usage *u = &s->flows;
+	const struct pw_config *cfg = &s->snap.cfg;
+
+	pw_out_open_object("flows");
+	pw_print_uint(PW_OUT_JSON, "capacity", NULL, u->capacity);
+	pw_print_uint(PW_OUT_JSON, "entries", NULL, u->entries);
+	pw_print_uint(PW_OUT_JSON, "live", NULL, u->live);
+	pw_print_uint(PW_OUT_JSON, "opened", NULL, u->opened);
+	pw_print_uint(PW_OUT_JSON, "inbound", NULL, u->inbound);
+	pw_print_uint(PW_OUT_JSON, "inserted", NULL, u->inserted);
+	pw_print_uint(PW_OUT_JSON, "closed", NULL, u->closed);
+	pw_print_uint(PW_OUT_JSON, "expired", NULL, u->expired);
+	pw_print_uint(PW_OUT_JSON, "evicted", NULL, u->evicted);
+	pw_print_uint(PW_OUT_JSON, "insert_failed", NULL, u->insert_failed);
+	pw_print_bool(PW_OUT_JSON, "full", NULL, u->full);
+	pw_print_uint(PW_OUT_JSON, "timeout_tcp_s", NULL,
+		      cfg->flow_tcp_timeout_s);
+	pw_print_uint(PW_OUT_JSON, "timeout_fin_s", NULL,
+		      cfg->flow_fin_timeout_s);
+	pw_print_uint(PW_OUT_JSON, "timeout_udp_s", NULL,
+		      cfg->flow_udp_timeout_s);
+	pw_out_close_object();
+
+	pw_print_text("  flows       %u of %u entries%s (live %u: %u opened by "
+		      "this host, %u let in), evicted %llu, insert failures "
+		      "%llu\n", u->entries, u->capacity,
+		      u->full ? " FULL" : "", u->live, u->opened, u->inbound,
+		      (unsigned long long)u->evicted,
+		      (unsigned long long)u->insert_failed);
+	pw_print_text("  flow ages   tcp %u s, tcp after fin %u s, udp %u s\n",
+		      cfg->flow_tcp_timeout_s, cfg->flow_fin_timeout_s,
+		      cfg->flow_udp_timeout_s);
+}
+
+static void print_events(const struct status_info *s)
+{
+	const struct pw_config *cfg = &s->snap.cfg;
+	const __u64 *st = s->stats;
+
+	pw_out_open_object("events");
+	pw_print_uint(PW_OUT_JSON, "sent", NULL, st[PW_STAT_EVENT_SENT]);
+	pw_print_uint(PW_OUT_JSON, "rate_limited", NULL,
+		      st[PW_STAT_EVENT_RATE_LIMITED]);
+	pw_print_uint(PW_OUT_JSON, "lost", NULL, st[PW_STAT_EVENT_LOST]);
+	pw_print_uint(PW_OUT_JSON, "repeat", NULL, st[PW_STAT_EVENT_REPEAT]);
+	pw_print_uint(PW_OUT_JSON, "rate", NULL, cfg->event_rate);
+	pw_print_uint(PW_OUT_JSON, "burst", NULL, cfg->event_burst);
+	pw_print_uint(PW_OUT_JSON, "interval_s", NULL, cfg->event_interval_s);
+	pw_print_uint(PW_OUT_JSON, "ring_bytes", NULL,
+		      s->l.maps.caps.event_ring);
+	pw_out_close_object();
+
+	pw_print_text("  events      sent %llu, rate-limited %llu, lost %llu, "
+		      "repeats %llu (%u/s per CPU, burst %u, every %u s, ring "
+		      "%u B)\n",
+		      (unsigned long long)st[PW_STAT_EVENT_SENT],
+		      (unsigned long long)st[PW_STAT_EVENT_RATE_LIMITED],
+		      (unsigned long long)st[PW_STAT_EVENT_LOST],
+		      (unsigned long long)st[PW_STAT_EVENT_REPEAT],
+		      cfg->event_rate, cfg->event_burst, cfg->event_interval_s,
+		      s->l.maps.caps.event_ring);
+}
+
 /* ----------------------------------------------------------- totals -- */
 
-static void sum_verdicts(const struct pw_snap *snap,
+/* Packets and bytes per verdict of direction @dir. */
+static void sum_verdicts(const struct pw_snap *snap, unsigned dir,
 			 struct pw_counter tot[PW_NVERDICT])
 {
 	uint32_t i, v;
 
 	memset(tot, 0, PW_NVERDICT * sizeof(*tot));
 	for (i = 0; i < snap->nslots; i++) {
+		if (snap->slots[i].key.dir != dir)
+			continue;
 		for (v = 0; v < PW_NVERDICT; v++) {
 			tot[v].packets += snap->slots[i].sum[v].packets;
 			tot[v].bytes += snap->slots[i].sum[v].bytes;
@@ -201,7 +376,7 @@ static void sum_verdicts(const struct pw_snap *snap,
 	}
 	for (i = 0; i < snap->nunnamed; i++) {
 		v = snap->unnamed[i].key.verdict;
-		if (v >= PW_NVERDICT)
+		if (v >= PW_NVERDICT || snap->unnamed[i].key.dir != dir)
 			continue;
 		tot[v].packets += snap->unnamed[i].sum.packets;
 		tot[v].bytes += snap->unnamed[i].sum.bytes;
@@ -216,14 +391,14 @@ static void print_counter(const char *key, const struct pw_counter *c)
 	pw_out_close_object();
 }
 
-static void print_totals(const struct pw_snap *snap)
+/* One direction's verdict totals: a JSON object and a text line. */
+static void print_verdicts(const char *key, const char *label,
+			   const struct pw_counter tot[PW_NVERDICT])
 {
-	struct pw_counter tot[PW_NVERDICT];
-	unsigned v, r, shown = 0;
+	unsigned v;
 
-	sum_verdicts(snap, tot);
-	pw_out_open_object("totals");
-	pw_print_text("  packets    ");
+	pw_out_open_object(key);
+	pw_print_text("  %-11s", label);
 	for (v = 0; v < PW_NVERDICT; v++) {
 		print_counter(pw_verdict_name(v), &tot[v]);
 		pw_print_text(" %s %llu (%llu B)%s", pw_verdict_name(v),
@@ -232,22 +407,75 @@ static void print_totals(const struct pw_snap *snap)
 			      v + 1 < PW_NVERDICT ? "," : "\n");
 	}
 	pw_out_close_object();
+}
 
-	pw_out_open_object("reasons");
-	pw_print_text("  reasons    ");
+static void print_reasons(const char *key, const char *label,
+			  const struct pw_counter reasons[PW_NREASON])
+{
+	unsigned r, shown = 0;
+
+	pw_out_open_object(key);
+	pw_print_text("  %-11s", label);
 	for (r = 0; r < PW_NREASON; r++) {
-		print_counter(pw_reason_name(r), &snap->reasons[r]);
-		if (!snap->reasons[r].packets)
+		print_counter(pw_reason_name(r), &reasons[r]);
+		if (!reasons[r].packets)
 			continue;
 		pw_print_text("%s %s %llu", shown++ ? "," : "",
 			      pw_reason_name(r),
-			      (unsigned long long)snap->reasons[r].packets);
+			      (unsigned long long)reasons[r].packets);
 	}
 	pw_print_text("%s\n", shown ? "" : " none");
 	pw_out_close_object();
 }
 
+/*
+ * "totals" and "reasons" are both directions and ingress, as before
+ * egress existed; "by_direction" and "egress_reasons" split them.
+ */
+static void print_totals(const struct status_info *s)
+{
+	struct pw_counter in[PW_NVERDICT], out[PW_NVERDICT], all[PW_NVERDICT];
+	unsigned v;
+
+	sum_verdicts(&s->snap, PW_DIR_INGRESS, in);
+	sum_verdicts(&s->snap, PW_DIR_EGRESS, out);
+	for (v = 0; v < PW_NVERDICT; v++) {
+		all[v].packets = in[v].packets + out[v].packets;
+		all[v].bytes = in[v].bytes + out[v].bytes;
+	}
+	pw_out_open_object("totals");
+	for (v = 0; v < PW_NVERDICT; v++)
+		print_counter(pw_verdict_name(v), &all[v]);
+	pw_out_close_object();
+	pw_out_open_object("by_direction");
+	print_verdicts("ingress", "inbound", in);
+	print_verdicts("egress", "outbound", out);
+	pw_out_close_object();
+	print_reasons("reasons", "reasons in", s->snap.reasons);
+	print_reasons("egress_reasons", "reasons out", s->egress_reasons);
+}
+
 /* ------------------------------------------------------------ report -- */
+
+/*
+ * The state file records the digest of the policy each load or reload
+ * put in force; when the maps hold another, a reload died after its flip
+ * and before the state file (the datapath runs the new policy, whole).
+ */
+static void print_interrupted_reload(const struct status_info *s)
+{
+	bool differ = s->l.st.digest != s->snap.gen.policy_digest;
+
+	pw_print_string(PW_OUT_JSON, "interrupted", NULL,
+			differ ? "reload" : NULL);
+	if (!differ)
+		return;
+	pw_print_text("  INTERRUPTED a reload died after putting policy digest "
+		      "%016llx in force; the state file still records "
+		      "%016llx and its settings: run reload again\n",
+		      (unsigned long long)s->snap.gen.policy_digest,
+		      (unsigned long long)s->l.st.digest);
+}
 
 static void print_status(const struct status_info *s)
 {
@@ -263,6 +491,7 @@ static void print_status(const struct status_info *s)
 	if (st->netns)
 		pw_print_text(" (netns %s)", st->netns);
 	pw_print_text("\n");
+	print_interrupted_reload(s);
 	print_mode(&s->snap.cfg);
 	print_policy(s);
 	print_list("roles", "roles", st->roles, st->nroles);
@@ -276,16 +505,68 @@ static void print_status(const struct status_info *s)
 			st->reloaded_at ? reloaded : NULL);
 	pw_print_text("  reloaded    %s\n", reloaded);
 	pw_print_int(PW_OUT_JSON, "loaded_at_unix", NULL, st->loaded_at);
-	print_totals(&s->snap);
+	print_egress(s);
+	print_flows(s);
+	print_events(s);
+	print_totals(s);
+	pw_out_close_object();
+}
+
+/*
+ * What a load or unload that died left on an interface: which programs
+ * are still attached, and which policy the pinned maps hold.
+ */
+static void print_interrupted(const char *netns, const char *iface,
+			      const char *why)
+{
+	struct pw_tc_record r;
+	struct pw_attached a;
+	char digest[24];
+	uint64_t d = 0;
+	bool have_digest;
+
+	pw_tc_record_read(netns, iface, &r);
+	pw_attached_read(netns, iface, &r, &a);
+	have_digest = !pw_pinned_digest(netns, iface, &d);
+	snprintf(digest, sizeof(digest), "%016llx", (unsigned long long)d);
+	pw_out_open_object(NULL);
+	pw_print_string(PW_OUT_JSON, "iface", NULL, iface);
+	pw_print_string(PW_OUT_JSON, "netns", NULL, netns);
+	pw_print_string(PW_OUT_JSON, "interrupted", NULL, "load");
+	pw_print_string(PW_OUT_JSON, "problem", NULL, why);
+	pw_print_bool(PW_OUT_JSON, "xdp_attached", NULL, a.xdp_ours);
+	pw_print_bool(PW_OUT_JSON, "tc_attached", NULL, a.tc_ours);
+	pw_out_open_object("policy");
+	pw_print_string(PW_OUT_JSON, "digest", NULL,
+			have_digest ? digest : NULL);
+	pw_out_close_object();
+	pw_print_text("%s", iface);
+	if (netns)
+		pw_print_text(" (netns %s)", netns);
+	pw_print_text("\n  INTERRUPTED a load or unload did not finish\n"
+		      "  xdp         %s\n  egress      tc filter %s\n"
+		      "  digest      %s\n",
+		      a.xdp_ours ? "attached (judging with the pinned maps)"
+				 : "not attached",
+		      a.tc_ours ? "attached" : "not attached",
+		      have_digest ? digest : "none (no complete maps)");
 	pw_out_close_object();
 }
 
 static int status_one(const char *netns, const char *iface)
 {
 	struct status_info s;
+	char err[1024];
+	int rc;
 
 	memset(&s, 0, sizeof(s));
-	if (status_read(&s, netns, iface))
+	rc = status_read(&s, netns, iface, err, sizeof(err));
+	if (rc == -EUCLEAN) {
+		print_interrupted(netns, iface, err);
+		pw_cli_err("%s", err);
+		return -1;
+	}
+	if (rc)
 		return -1;
 	print_status(&s);
 	status_free(&s);

@@ -37,6 +37,9 @@ static const struct ho_option ho_options[] = {
 
 #define HO_NOPTIONS (sizeof(ho_options) / sizeof(ho_options[0]))
 
+/* The datapath settings come after: option value HO_TUN_BASE + enum pw_tun. */
+#define HO_TUN_BASE 0x100
+
 static int parse_mode_word(const char *s)
 {
 	if (!strcmp(s, "audit"))
@@ -60,8 +63,24 @@ static int parse_seconds(const char *s, unsigned *out)
 	return 0;
 }
 
+static int take_tunable(const struct pw_cmd *cmd, enum pw_tun t,
+			struct pw_hostopts *o)
+{
+	char why[160];
+
+	if (pw_tun_parse(t, optarg, &o->tun.v[t], why, sizeof(why))) {
+		pw_cli_err("%s: --%s: bad value '%s': %s", cmd->name,
+			   pw_tun_desc(t)->key, optarg, why);
+		return -EINVAL;
+	}
+	o->tun.set |= 1U << t;
+	return 0;
+}
+
 static int take_option(const struct pw_cmd *cmd, int c, struct pw_hostopts *o)
 {
+	if (c >= HO_TUN_BASE && c < HO_TUN_BASE + PW_NTUN)
+		return take_tunable(cmd, (enum pw_tun)(c - HO_TUN_BASE), o);
 	switch (c) {
 	case 'I':
 		o->iface = optarg;
@@ -113,7 +132,7 @@ static int take_option(const struct pw_cmd *cmd, int c, struct pw_hostopts *o)
 int pw_hostopts_parse(const struct pw_cmd *cmd, unsigned accept, int argc,
 		      char **argv, struct pw_hostopts *o)
 {
-	struct option longopts[HO_NOPTIONS + 1];
+	struct option longopts[HO_NOPTIONS + PW_NTUN + 1];
 	size_t i, n = 0;
 	int c, err;
 
@@ -122,6 +141,10 @@ int pw_hostopts_parse(const struct pw_cmd *cmd, unsigned accept, int argc,
 	for (i = 0; i < HO_NOPTIONS; i++)
 		if (!ho_options[i].needs || (ho_options[i].needs & accept))
 			longopts[n++] = ho_options[i].opt;
+	for (i = 0; (accept & PW_HO_TUNE) && i < PW_NTUN; i++)
+		longopts[n++] = (struct option){ pw_tun_desc(i)->key,
+						 required_argument, NULL,
+						 HO_TUN_BASE + (int)i };
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -251,9 +274,41 @@ static int merge_paths(const struct pw_hostopts *o,
 	return 0;
 }
 
+/* Each setting: command line, else profile (or default), else base. */
+static void merge_tunables(const struct pw_hostopts *o,
+			   const struct pw_profile *prof,
+			   const struct pw_tunables *base,
+			   struct pw_tunables *out)
+{
+	struct pw_tunables def;
+	unsigned t, bit;
+
+	pw_tun_defaults(&def);
+	for (t = 0; t < PW_NTUN; t++) {
+		bit = 1U << t;
+		if (o->tun.set & bit)
+			out->v[t] = o->tun.v[t];
+		else if (prof && (prof->tun.set & bit))
+			out->v[t] = prof->tun.v[t];
+		else if (base && (!prof || pw_tun_desc(t)->load_only))
+			out->v[t] = base->v[t];
+		else
+			out->v[t] = def.v[t];
+	}
+	out->set = def.set;
+}
+
 int pw_hostopts_settings(const struct pw_cmd *cmd, const struct pw_hostopts *o,
 			 const struct pw_state *base, struct pw_state *out,
 			 struct pw_diags *d)
+{
+	return pw_hostopts_host(cmd, o, base, NULL, out, NULL, d);
+}
+
+int pw_hostopts_host(const struct pw_cmd *cmd, const struct pw_hostopts *o,
+		     const struct pw_state *base,
+		     const struct pw_tunables *base_tun, struct pw_state *out,
+		     struct pw_tunables *tun, struct pw_diags *d)
 {
 	struct pw_profile prof = { 0 };
 	bool have_prof = false;
@@ -278,6 +333,8 @@ int pw_hostopts_settings(const struct pw_cmd *cmd, const struct pw_hostopts *o,
 		out->mode = base->mode;
 	if (!out->mode)
 		out->mode = PW_MODE_AUDIT;
+	if (tun)
+		merge_tunables(o, have_prof ? &prof : NULL, base_tun, tun);
 	if (!out->policy) {
 		pw_error(d, NULL, "%s: --policy FILE or --profile FILE is needed",
 			 cmd->name);

@@ -27,6 +27,7 @@ enum pw_ho_flags {
 	PW_HO_FORCE = 1 << 4,    /* --force */
 	PW_HO_CONFIRM = 1 << 5,  /* --confirm SECONDS */
 	PW_HO_ARGS = 1 << 6,     /* positional arguments (else an error) */
+	PW_HO_TUNE = 1 << 7,     /* --egress, --flow-table ...: pw_tunables */
 };
 
 struct pw_hostopts {
@@ -43,6 +44,7 @@ struct pw_hostopts {
 	enum pw_xdp_mode xdp_mode;
 	bool force;
 	unsigned confirm;        /* seconds; 0 when not given */
+	struct pw_tunables tun;  /* datapath settings given (tun.set) */
 	char **args;             /* positional arguments (borrowed from argv) */
 	int nargs;
 };
@@ -71,6 +73,38 @@ int pw_hostopts_need_iface(const struct pw_cmd *cmd,
 int pw_hostopts_settings(const struct pw_cmd *cmd, const struct pw_hostopts *o,
 			 const struct pw_state *base, struct pw_state *out,
 			 struct pw_diags *d);
+
+/*
+ * pw_hostopts_settings(), and the datapath settings into @tun (every
+ * field set): each from the command line, else from the profile when one
+ * is given (a key it lacks means the default, except the map sizes,
+ * which then stay @base_tun's), else @base_tun's (NULL: the defaults).
+ */
+int pw_hostopts_host(const struct pw_cmd *cmd, const struct pw_hostopts *o,
+		     const struct pw_state *base,
+		     const struct pw_tunables *base_tun, struct pw_state *out,
+		     struct pw_tunables *tun, struct pw_diags *d);
+
+/* The lines of help that describe the datapath setting options. */
+#define PW_HOSTOPTS_TUNE_HELP                                                  \
+	"Datapath settings (also profile keys of the same names; see\n" \
+	"portwarden-policy(5)):\n" \
+	"  --egress MODE      audit (the default: the tc egress program counts and\n" \
+	"                     judges what the host sends, drops nothing), enforce\n" \
+	"                     (egress violations drop when the host enforces), off\n" \
+	"                     (no tc program: replies to the host's own connections\n" \
+	"                     are then judged on ingress as violations)\n" \
+	"  --flow-table N     flow table entries (default 65536; fixed by load)\n" \
+	"  --flow-timeout-tcp SECONDS, --flow-timeout-fin SECONDS,\n" \
+	"  --flow-timeout-udp SECONDS\n" \
+	"                     idle age of a TCP/SCTP flow (432000), of a TCP flow\n" \
+	"                     after a FIN (120), of a UDP/ICMP echo flow (120)\n" \
+	"  --event-rate N     violation events per second per CPU (100; 0: none)\n" \
+	"  --event-burst N    events in a burst (200)\n" \
+	"  --event-interval SECONDS\n" \
+	"                     a violating flow is reported again after (60)\n" \
+	"  --event-ring BYTES event ring buffer, a power of two (256K; fixed by\n" \
+	"                     load)\n"
 
 /*
  * Print @d through the CLI: every error with pw_cli_err (the first also

@@ -9,13 +9,19 @@
  *
  *	compile → open skeleton → size maps → pin paths in a staging dir
  *	→ load (maps pinned there) → write + flip a generation, set config
- *	→ pin program → rename staging dir to the pin dir → attach XDP
- *	→ pin the link → state file
+ *	→ pin the programs → rename staging dir to the pin dir → attach XDP
+ *	→ pin the link → clsact qdisc (+ mark) → tc egress filter
+ *	→ state file
  *
  * A crash before the rename leaves only a staging directory named after
  * a dead process, which the next load or unload of that interface
  * removes.  A crash between attach and the link pin detaches by itself:
- * an unpinned link dies with the last fd.
+ * an unpinned link dies with the last fd.  A crash after the link pin
+ * leaves a pin directory without a state file: status calls it an
+ * interrupted load, and unload finds the tc filter at our handle and
+ * priority (PW_TC_HANDLE, PW_TC_PRIORITY) and the qdisc by its mark.
+ *
+ * pw_failpoint() marks each step for the crash tests.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,9 +34,14 @@
 #include <sched.h>
 #include <arpa/inet.h>
 #include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/utsname.h>
@@ -51,6 +62,13 @@
 #define PW_BPFFS "/sys/fs/bpf"
 #define PW_LINK_PIN "link_xdp"
 #define PW_PROG_PIN "pw_xdp_ingress"
+#define PW_TC_PIN "pw_tc_egress"
+/*
+ * A directory in the pin directory, made right after load created the
+ * clsact qdisc: unload removes the qdisc (when nothing else is on it)
+ * even after a load that died before writing the state file.
+ */
+#define PW_QDISC_MARK "clsact_created"
 #define PW_LOCK_FILE PW_STATE_ROOT "/.lock"
 /*
  * Staging directories: ":staging:<name>:<pid>".  A loaded name never
@@ -115,6 +133,83 @@ static const char *netns_flag(const char *netns, char *buf, size_t len)
 		return "";
 	snprintf(buf, len, " --netns %s", netns);
 	return buf;
+}
+
+/* ------------------------------------------------------ failpoints -- */
+
+const char *const pw_failpoint_steps[] = {
+	"load-compiled",   /* policy compiled, nothing touched yet */
+	"load-staged",     /* maps created and pinned in the staging dir */
+	"load-gen",        /* a generation written, not in force */
+	"load-flip",       /* the generation in force */
+	"load-config",     /* pw_config written */
+	"load-pinned",     /* programs pinned in the staging dir */
+	"load-renamed",    /* the staging dir is the pin dir */
+	"load-xdp",        /* XDP attached, its link not pinned yet */
+	"load-xdp-pinned", /* the XDP link pinned */
+	"load-qdisc",      /* clsact qdisc there (created and marked) */
+	"load-tc",         /* tc egress filter attached */
+	"load-state",      /* state file written: the load is complete */
+	"reload-compiled", /* new policy compiled and checked */
+	"reload-tc-on",    /* tc egress attached (egress was off) */
+	"reload-gen",      /* inactive generation written */
+	"reload-flip",     /* new generation in force */
+	"reload-config",   /* pw_config written */
+	"reload-tc-off",   /* tc egress detached (egress goes off) */
+	"reload-state",    /* state file updated */
+	"unload-xdp",      /* XDP detached */
+	"unload-tc",       /* tc egress filter detached */
+	"unload-qdisc",    /* our clsact qdisc removed */
+	"unload-pins",     /* pins removed, state file still there */
+	"mode-config",     /* pw_config written, state file not yet */
+	NULL,
+};
+
+struct failpoint {
+	bool parsed;
+	char step[32];
+	long nth, seen;
+};
+
+static void failpoint_parse(struct failpoint *fp)
+{
+	const char *env = getenv("PW_FAILPOINT");
+	const char *comma;
+	size_t len;
+	int i;
+
+	fp->parsed = true;
+	if (!env || !*env)
+		return;
+	comma = strchr(env, ',');
+	len = comma ? (size_t)(comma - env) : strlen(env);
+	fp->nth = comma ? strtol(comma + 1, NULL, 10) : 1;
+	for (i = 0; pw_failpoint_steps[i]; i++)
+		if (strlen(pw_failpoint_steps[i]) == len &&
+		    !strncmp(pw_failpoint_steps[i], env, len))
+			break;
+	if (!pw_failpoint_steps[i] || fp->nth < 1) {
+		fprintf(stderr, "portwarden: PW_FAILPOINT=%s: not STEP[,N] "
+				"with a known step; ignored\n", env);
+		return;
+	}
+	memcpy(fp->step, env, len);
+	fp->step[len] = '\0';
+}
+
+void pw_failpoint(const char *step)
+{
+	static struct failpoint fp;
+
+	if (!step)
+		return;
+	if (!fp.parsed)
+		failpoint_parse(&fp);
+	if (!fp.step[0] || strcmp(step, fp.step) || ++fp.seen < fp.nth)
+		return;
+	fprintf(stderr, "portwarden: failpoint %s reached: killed\n", step);
+	raise(SIGKILL);
+	_exit(128 + SIGKILL); /* not reached */
 }
 
 /* ----------------------------------------------------- libbpf's log -- */
@@ -373,7 +468,11 @@ static int remove_pin_dir(const char *dir)
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (unlink(path) && errno != ENOENT && !err)
+		if (!unlink(path) || errno == ENOENT)
+			continue;
+		if (errno == EISDIR && !rmdir(path))
+			continue; /* PW_QDISC_MARK */
+		if (!err)
 			err = -errno;
 	}
 	closedir(dh);
@@ -726,6 +825,619 @@ fail:
 	return fd;
 }
 
+/* --------------------------------------------------------- settings -- */
+
+static void tun_from_config(const struct pw_config *cfg, struct pw_tunables *t)
+{
+	struct pw_config def = { 0 };
+
+	pw_config_defaults(&def);
+	/* 0 in an age means the default to the datapath */
+	t->v[PW_TUN_FLOW_TCP] =
+		cfg->flow_tcp_timeout_s ?: def.flow_tcp_timeout_s;
+	t->v[PW_TUN_FLOW_FIN] =
+		cfg->flow_fin_timeout_s ?: def.flow_fin_timeout_s;
+	t->v[PW_TUN_FLOW_UDP] =
+		cfg->flow_udp_timeout_s ?: def.flow_udp_timeout_s;
+	t->v[PW_TUN_EVENT_RATE] = cfg->event_rate;
+	t->v[PW_TUN_EVENT_BURST] = cfg->event_burst;
+	t->v[PW_TUN_EVENT_INTERVAL] = cfg->event_interval_s;
+}
+
+void pw_tun_defaults(struct pw_tunables *t)
+{
+	struct pw_config cfg = { 0 };
+
+	pw_config_defaults(&cfg);
+	memset(t, 0, sizeof(*t));
+	t->v[PW_TUN_EGRESS] = PW_EGRESS_AUDIT;
+	t->v[PW_TUN_FLOW_TABLE] = PW_DEFAULT_FLOW_CAP;
+	t->v[PW_TUN_EVENT_RING] = PW_DEFAULT_EVENT_RING;
+	tun_from_config(&cfg, t);
+	t->set = (1U << PW_NTUN) - 1;
+}
+
+/* The pw_config fields the settings own; the others stay. */
+static void tun_to_config(const struct pw_tunables *t, struct pw_config *cfg)
+{
+	cfg->flags &= ~PW_CFG_EGRESS_ENFORCE;
+	if (t->v[PW_TUN_EGRESS] == PW_EGRESS_ENFORCE)
+		cfg->flags |= PW_CFG_EGRESS_ENFORCE;
+	cfg->flow_tcp_timeout_s = t->v[PW_TUN_FLOW_TCP];
+	cfg->flow_fin_timeout_s = t->v[PW_TUN_FLOW_FIN];
+	cfg->flow_udp_timeout_s = t->v[PW_TUN_FLOW_UDP];
+	cfg->event_rate = t->v[PW_TUN_EVENT_RATE];
+	cfg->event_burst = t->v[PW_TUN_EVENT_BURST];
+	cfg->event_interval_s = t->v[PW_TUN_EVENT_INTERVAL];
+}
+
+int pw_loaded_tunables(const struct pw_loaded *l, struct pw_tunables *t)
+{
+	struct pw_tc_record rec;
+	struct pw_config cfg;
+	int err;
+
+	pw_tun_defaults(t);
+	err = pw_maps_get_config(&l->maps, &cfg);
+	if (err)
+		return err;
+	tun_from_config(&cfg, t);
+	pw_tc_record_read(l->st.netns, l->iface, &rec);
+	t->v[PW_TUN_EGRESS] = rec.egress;
+	t->v[PW_TUN_FLOW_TABLE] = l->maps.caps.flow_cap;
+	t->v[PW_TUN_EVENT_RING] = l->maps.caps.event_ring;
+	return 0;
+}
+
+/* ---------------------------------------------- state file: tc lines -- */
+
+/*
+ * The state file's own lines come from pw_state_write() (state.c); the
+ * loader adds the tc lines after them, and state.c skips keys it does
+ * not know.  The whole file still appears at once: it is written under a
+ * temporary name and renamed.
+ */
+static int state_write(const char *path, const struct pw_state *st,
+		       const struct pw_tc_record *r)
+{
+	char tmp[PW_FILE_MAX];
+	FILE *f;
+	int err;
+
+	snprintf(tmp, sizeof(tmp), "%s.new.%d", path, (int)getpid());
+	err = pw_state_write(tmp, st);
+	if (err)
+		return err;
+	f = fopen(tmp, "a");
+	if (!f) {
+		err = -errno;
+		unlink(tmp);
+		return err;
+	}
+	fprintf(f, "egress %s\n", pw_egress_name(r->egress));
+	if (r->handle) {
+		fprintf(f, "tc_handle 0x%x\n", r->handle);
+		fprintf(f, "tc_priority %u\n", r->priority);
+	}
+	if (r->handle || r->qdisc_created)
+		fprintf(f, "tc_qdisc %s\n",
+			r->qdisc_created ? "created" : "existing");
+	if (fflush(f) || fsync(fileno(f)))
+		err = -errno;
+	if (fclose(f) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+static void tc_record_line(struct pw_tc_record *r, const char *key,
+			   const char *val)
+{
+	if (!strcmp(key, "egress")) {
+		for (r->egress = PW_EGRESS_AUDIT; r->egress < PW_EGRESS_OFF;
+		     r->egress++)
+			if (!strcmp(val, pw_egress_name(r->egress)))
+				break;
+	} else if (!strcmp(key, "tc_handle")) {
+		r->handle = strtoul(val, NULL, 0);
+	} else if (!strcmp(key, "tc_priority")) {
+		r->priority = strtoul(val, NULL, 0);
+	} else if (!strcmp(key, "tc_qdisc")) {
+		r->qdisc_created = !strcmp(val, "created");
+	}
+}
+
+void pw_tc_record_read(const char *netns, const char *iface,
+		       struct pw_tc_record *r)
+{
+	char path[PW_DIR_MAX], *line = NULL, *val;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *f;
+
+	memset(r, 0, sizeof(*r));
+	r->egress = PW_EGRESS_OFF;
+	pw_state_path(netns, iface, path, sizeof(path));
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		if (line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		val = strchr(line, ' ');
+		if (!val || line[0] == '#')
+			continue;
+		*val++ = '\0';
+		tc_record_line(r, line, val);
+	}
+	free(line);
+	fclose(f);
+	if (!r->priority)
+		r->handle = 0;
+}
+
+/* ------------------------------------------------------ tc egress -- */
+
+/*
+ * The filters on one clsact hook, from an RTM_GETTFILTER dump: libbpf's
+ * bpf_tc_query() answers for one (handle, priority) only, and cannot
+ * tell "nothing there" from "another kind of filter has the priority".
+ * A dump also lists each classifier instance once with handle 0.
+ */
+struct tc_filter {
+	__u32 prio, handle, prog_id;
+	char kind[16];
+};
+
+#define TC_MAX_FILTERS 64
+
+static void tc_filter_parse(const struct nlmsghdr *nh, struct tc_filter *f)
+{
+	const struct tcmsg *t = NLMSG_DATA(nh);
+	const struct rtattr *a, *o;
+	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*t)), olen;
+
+	memset(f, 0, sizeof(*f));
+	f->prio = TC_H_MAJ(t->tcm_info) >> 16;
+	f->handle = t->tcm_handle;
+	a = (const struct rtattr *)((const char *)t + NLMSG_ALIGN(sizeof(*t)));
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == TCA_KIND) {
+			snprintf(f->kind, sizeof(f->kind), "%.*s",
+				 (int)RTA_PAYLOAD(a), (const char *)RTA_DATA(a));
+			continue;
+		}
+		if (a->rta_type != TCA_OPTIONS)
+			continue;
+		olen = RTA_PAYLOAD(a);
+		for (o = RTA_DATA(a); RTA_OK(o, olen); o = RTA_NEXT(o, olen))
+			if (o->rta_type == TCA_BPF_ID &&
+			    RTA_PAYLOAD(o) >= sizeof(__u32))
+				memcpy(&f->prog_id, RTA_DATA(o), sizeof(__u32));
+	}
+}
+
+/* Read the dump's answers; returns how many filters, or -errno. */
+static int tc_dump_read(int fd, __u32 seq, struct tc_filter *v, int max)
+{
+	char buf[32768];
+	struct nlmsghdr *nh;
+	int n = 0, len;
+
+	for (;;) {
+		len = recv(fd, buf, sizeof(buf), 0);
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len <= 0)
+			return len ? -errno : -EIO;
+		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, len);
+		     nh = NLMSG_NEXT(nh, len)) {
+			if (nh->nlmsg_seq != seq)
+				continue;
+			if (nh->nlmsg_type == NLMSG_DONE)
+				return n;
+			if (nh->nlmsg_type == NLMSG_ERROR)
+				return ((struct nlmsgerr *)NLMSG_DATA(nh))->error
+					       ?: n;
+			if (nh->nlmsg_type != RTM_NEWTFILTER)
+				continue;
+			if (n < max)
+				tc_filter_parse(nh, &v[n]);
+			n++;
+		}
+	}
+}
+
+/* Every filter on the clsact hook of @ifindex (this netns). */
+static int tc_dump(unsigned ifindex, bool egress, struct tc_filter *v, int max)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct tcmsg tc;
+	} req = {
+		.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct tcmsg)),
+		.nh.nlmsg_type = RTM_GETTFILTER,
+		.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+		.nh.nlmsg_seq = (__u32)time(NULL),
+		.tc.tcm_family = AF_UNSPEC,
+		.tc.tcm_ifindex = (int)ifindex,
+		.tc.tcm_parent = TC_H_MAKE(TC_H_CLSACT,
+					   egress ? TC_H_MIN_EGRESS
+						  : TC_H_MIN_INGRESS),
+	};
+	int fd, n;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (send(fd, &req, req.nh.nlmsg_len, 0) < 0)
+		n = -errno;
+	else
+		n = tc_dump_read(fd, req.nh.nlmsg_seq, v, max);
+	close(fd);
+	return n;
+}
+
+static __u32 prog_id_of_fd(int fd)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+/* Id of the program pinned as @pin in @pin_dir, 0 when there is none. */
+static __u32 pinned_id(const char *pin_dir, const char *pin)
+{
+	char path[PW_FILE_MAX];
+	__u32 id;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, pin);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	id = prog_id_of_fd(fd);
+	close(fd);
+	return id;
+}
+
+/* "id 42 'pw_tc_egress'" or "a 'matchall' filter" for messages. */
+static void describe_filter(const struct tc_filter *f, char *buf, size_t len)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 ilen = sizeof(info);
+	int fd;
+
+	if (strcmp(f->kind, "bpf") || !f->prog_id) {
+		snprintf(buf, len, "a '%s' filter", f->kind);
+		return;
+	}
+	fd = bpf_prog_get_fd_by_id(f->prog_id);
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &ilen))
+		snprintf(buf, len, "BPF program id %u '%s'", f->prog_id,
+			 info.name);
+	else
+		snprintf(buf, len, "BPF program id %u", f->prog_id);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Is @id a pw_tc_egress program (of a load whose pins are gone)? */
+static bool prog_is_portwarden(__u32 id)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+	bool yes;
+	int fd;
+
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return false;
+	yes = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	      !strcmp(info.name, PW_TC_PIN);
+	close(fd);
+	return yes;
+}
+
+/*
+ * The filter at our priority on the egress hook: 1 and *@f when there is
+ * one (another kind of filter, or another handle, counts too), 0 when
+ * the priority is free, -errno.
+ */
+static int tc_find(unsigned ifindex, __u32 handle, __u32 prio,
+		   struct tc_filter *f)
+{
+	struct tc_filter v[TC_MAX_FILTERS];
+	int n, i, found = 0;
+
+	n = tc_dump(ifindex, true, v, TC_MAX_FILTERS);
+	if (n < 0)
+		return n;
+	for (i = 0; i < n && i < TC_MAX_FILTERS; i++) {
+		if (v[i].prio != prio || (!v[i].handle && found))
+			continue;
+		*f = v[i]; /* the classifier entry, then its filters */
+		found = 1;
+		if (v[i].handle == handle)
+			break;
+	}
+	return found;
+}
+
+/* Anything on either clsact hook?  1 yes, 0 no, -errno: do not know. */
+static int tc_hooks_busy(unsigned ifindex)
+{
+	struct tc_filter v[1];
+	int n;
+
+	n = tc_dump(ifindex, false, v, 1);
+	if (!n)
+		n = tc_dump(ifindex, true, v, 1);
+	return n < 0 ? n : n > 0;
+}
+
+/* pw_attached_read() once inside the namespace. */
+static int attached_here(const char *iface, const char *pin_dir,
+			 __u32 handle, __u32 prio, struct pw_attached *a)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	unsigned ifindex = if_nametoindex(iface);
+	struct tc_filter f;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	if (!ifindex)
+		return -ENODEV;
+	if (!bpf_xdp_query(ifindex, 0, &q))
+		a->xdp_prog = q.prog_id ?: q.drv_prog_id ?: q.skb_prog_id;
+	a->xdp_ours = a->xdp_prog &&
+		      a->xdp_prog == pinned_id(pin_dir, PW_PROG_PIN);
+	rc = tc_find(ifindex, handle, prio, &f);
+	if (rc > 0 && f.handle == handle && !strcmp(f.kind, "bpf"))
+		a->tc_prog = f.prog_id;
+	a->tc_ours = a->tc_prog && a->tc_prog == pinned_id(pin_dir, PW_TC_PIN);
+	return rc < 0 ? rc : 0;
+}
+
+int pw_attached_read(const char *netns, const char *iface,
+		     const struct pw_tc_record *r, struct pw_attached *a)
+{
+	char pin_dir[PW_DIR_MAX];
+	struct pw_diags d = { 0 };
+	int saved, err;
+
+	memset(a, 0, sizeof(*a));
+	pw_pin_dir(netns, iface, pin_dir, sizeof(pin_dir));
+	err = pw_netns_enter(netns, &saved, &d);
+	pw_diags_free(&d);
+	if (err)
+		return err;
+	err = attached_here(iface, pin_dir, r->handle ?: PW_TC_HANDLE,
+			    r->handle ? r->priority : PW_TC_PRIORITY, a);
+	pw_netns_leave(saved);
+	return err;
+}
+
+int pw_pinned_digest(const char *netns, const char *iface, uint64_t *digest)
+{
+	struct pw_gen_info info;
+	struct pw_config cfg;
+	struct pw_maps m;
+	char dir[PW_DIR_MAX];
+	int err;
+
+	pw_pin_dir(netns, iface, dir, sizeof(dir));
+	err = pw_maps_open_pinned(dir, &m);
+	if (err)
+		return err;
+	err = pw_maps_get_config(&m, &cfg);
+	if (!err)
+		err = pw_maps_read_gen_info(&m, cfg.active_gen & 1, &info);
+	if (!err)
+		*digest = info.policy_digest;
+	pw_maps_close(&m);
+	return err;
+}
+
+/*
+ * Before attaching: our (handle, priority) must be free.  A filter there
+ * is refused, or with @force replaced when it is a BPF filter (*@replace);
+ * another kind of filter on our priority cannot be replaced by ours.
+ */
+static int tc_check_free(unsigned ifindex, const char *name, bool force,
+			 bool *replace, struct pw_diags *d)
+{
+	struct tc_filter f;
+	char what[128];
+	int rc;
+
+	*replace = false;
+	rc = tc_find(ifindex, PW_TC_HANDLE, PW_TC_PRIORITY, &f);
+	if (rc < 0) {
+		explain_kernel_error(d, name, "cannot list its tc filters", rc);
+		return rc;
+	}
+	if (!rc)
+		return 0;
+	describe_filter(&f, what, sizeof(what));
+	if (strcmp(f.kind, "bpf")) {
+		pw_error(d, NULL,
+			 "%s: the tc egress priority %u that portwarden uses is "
+			 "taken by %s; remove it ('tc filter del dev IF egress "
+			 "prio %u') or use 'egress off'", name, PW_TC_PRIORITY,
+			 what, PW_TC_PRIORITY);
+		return -EBUSY;
+	}
+	if (!force) {
+		pw_error(d, NULL,
+			 "%s: already has a tc egress filter at portwarden's "
+			 "handle 0x%x priority %u that is not this load's "
+			 "(%s%s); remove it or use --force to replace it",
+			 name, PW_TC_HANDLE, PW_TC_PRIORITY, what,
+			 prog_is_portwarden(f.prog_id)
+				 ? ", left by a portwarden whose pins are gone"
+				 : "");
+		return -EBUSY;
+	}
+	pw_warn(d, NULL, "%s: replacing the tc egress filter at handle 0x%x "
+			 "priority %u (%s) (--force)", name, PW_TC_HANDLE,
+		PW_TC_PRIORITY, what);
+	*replace = true;
+	return 0;
+}
+
+/*
+ * The clsact qdisc: one that is already there is kept, with whatever is
+ * on it; one we create gets the mark in @pin_dir at once.
+ */
+static int tc_qdisc_add(struct bpf_tc_hook *hook, const char *pin_dir,
+			struct pw_tc_record *r, const char *name,
+			struct pw_diags *d)
+{
+	char path[PW_FILE_MAX];
+	int err;
+
+	err = bpf_tc_hook_create(hook);
+	if (err == -EEXIST)
+		return 0;
+	if (err) {
+		explain_kernel_error(d, name, "cannot add a clsact qdisc", err);
+		return err;
+	}
+	r->qdisc_created = true;
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, PW_QDISC_MARK);
+	if (mkdir(path, 0700) && errno != EEXIST)
+		pw_warn(d, NULL, "%s: cannot mark the clsact qdisc as ours (%s): "
+				 "an interrupted load would leave it behind",
+			name, strerror(errno));
+	return 0;
+}
+
+/*
+ * The clsact qdisc, then our filter.  Runs inside the interface's
+ * namespace; *@r says what was done, also on failure.
+ */
+static int tc_attach(int prog_fd, unsigned ifindex, const char *pin_dir,
+		     bool replace, const char *fp_qdisc, struct pw_tc_record *r,
+		     const char *name, struct pw_diags *d)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex,
+		    .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, o, .prog_fd = prog_fd,
+		    .handle = PW_TC_HANDLE, .priority = PW_TC_PRIORITY,
+		    .flags = replace ? BPF_TC_F_REPLACE : 0);
+	libbpf_print_fn_t print;
+	int err;
+
+	/* libbpf would print the kernel's complaints too: we explain them */
+	print = libbpf_set_print(NULL);
+	err = tc_qdisc_add(&hook, pin_dir, r, name, d);
+	if (!err) {
+		pw_failpoint(fp_qdisc);
+		err = bpf_tc_attach(&hook, &o);
+		if (err)
+			explain_kernel_error(d, name, "cannot attach the tc "
+						      "egress program", err);
+	}
+	if (!err) {
+		r->handle = PW_TC_HANDLE;
+		r->priority = PW_TC_PRIORITY;
+	}
+	libbpf_set_print(print);
+	return err;
+}
+
+/*
+ * Our filter: at @r's handle and priority, a BPF filter running the
+ * program pinned in @pin_dir (or, when that pin is gone, a program named
+ * pw_tc_egress).  Anything else there is left alone.
+ */
+static int tc_detach_filter(unsigned ifindex, const char *pin_dir,
+			    struct pw_tc_record *r, const char *name,
+			    struct pw_diags *d)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex,
+		    .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = r->handle,
+		    .priority = r->priority);
+	__u32 pinned = pinned_id(pin_dir, PW_TC_PIN);
+	struct tc_filter f;
+	char what[128];
+	bool ours;
+	int rc;
+
+	rc = r->handle ? tc_find(ifindex, r->handle, r->priority, &f) : 0;
+	if (rc <= 0)
+		return rc;
+	ours = f.handle == r->handle && !strcmp(f.kind, "bpf") && f.prog_id &&
+	       (pinned ? f.prog_id == pinned : prog_is_portwarden(f.prog_id));
+	if (!ours) {
+		describe_filter(&f, what, sizeof(what));
+		pw_warn(d, NULL, "%s: the tc egress filter at priority %u is "
+				 "not portwarden's (%s): left alone", name,
+			r->priority, what);
+		return 0;
+	}
+	rc = bpf_tc_detach(&hook, &o);
+	if (rc && rc != -ENOENT) {
+		explain_kernel_error(d, name,
+				     "cannot detach the tc egress program", rc);
+		return rc;
+	}
+	r->handle = r->priority = 0;
+	return 0;
+}
+
+/* The clsact qdisc, when it is ours and nothing at all is on it. */
+static void tc_remove_qdisc(unsigned ifindex, const char *pin_dir,
+			    struct pw_tc_record *r, const char *name,
+			    struct pw_diags *d)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	char path[PW_FILE_MAX];
+	int err;
+
+	if (!r->qdisc_created || tc_hooks_busy(ifindex))
+		return; /* not ours, in use, or cannot tell: it stays */
+	err = bpf_tc_hook_destroy(&hook);
+	if (err && err != -ENOENT && err != -EINVAL) {
+		pw_warn(d, NULL, "%s: cannot remove the clsact qdisc it added: "
+				 "%s", name, strerror(-err));
+		return;
+	}
+	r->qdisc_created = false;
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, PW_QDISC_MARK);
+	rmdir(path);
+}
+
+/*
+ * Remove our filter, then the qdisc when @r says we created it and
+ * nothing else is on it.  Inside the namespace.  @r is updated: no
+ * handle once the filter is gone, qdisc_created false once the qdisc
+ * is.  @fp: the failpoints after each, { NULL, NULL } for none.
+ */
+static int tc_detach(unsigned ifindex, const char *pin_dir,
+		     struct pw_tc_record *r, const char *const fp[2],
+		     const char *name, struct pw_diags *d)
+{
+	libbpf_print_fn_t print = libbpf_set_print(NULL);
+	int err;
+
+	err = tc_detach_filter(ifindex, pin_dir, r, name, d);
+	if (!err) {
+		pw_failpoint(fp[0]);
+		tc_remove_qdisc(ifindex, pin_dir, r, name, d);
+		pw_failpoint(fp[1]);
+	}
+	libbpf_set_print(print);
+	return err;
+}
+
 /* ------------------------------------------------------------- load -- */
 
 struct load_ctx {
@@ -738,6 +1450,8 @@ struct load_ctx {
 	struct portwarden *skel;
 	struct pw_caps caps;
 	struct pw_maps maps;
+	struct pw_tunables tun;    /* every field set */
+	struct pw_tc_record tc;    /* what was attached so far */
 	bool staged, renamed;
 	int link_fd;
 	enum pw_xdp_mode xdp_got;
@@ -777,8 +1491,24 @@ static int load_compile(struct load_ctx *x)
 		return err;
 	}
 	if (x->req->st->mode == PW_MODE_ENFORCE)
-		return pw_lockout_check(&x->b.c, x->name, x->req->force, x->d);
-	return 0;
+		err = pw_lockout_check(&x->b.c, x->name, x->req->force, x->d);
+	if (!err)
+		pw_failpoint("load-compiled");
+	return err;
+}
+
+/*
+ * Without the egress program, the host's own connections are not in the
+ * flow table: what comes back to them is judged like a new connection.
+ */
+static void warn_egress_off(const char *name, struct pw_diags *d)
+{
+	pw_warn(d, NULL,
+		"%s: egress off: the tc egress program is not attached, so "
+		"connections this host opens are not recorded, and their "
+		"replies are judged on ingress as if they opened connections "
+		"(violations, dropped in enforce mode, unless the policy allows "
+		"them)", name);
 }
 
 /* Open the skeleton, size it, point every map's pin at the staging dir. */
@@ -796,6 +1526,8 @@ static int load_open(struct load_ctx *x)
 		return err;
 	}
 	pw_caps_default(&x->caps);
+	x->caps.flow_cap = x->tun.v[PW_TUN_FLOW_TABLE];
+	x->caps.event_ring = x->tun.v[PW_TUN_EVENT_RING];
 	pw_caps_fit(&x->caps, &x->b.c);
 	err = pw_caps_check(&x->caps, &x->b.c, path, sizeof(path));
 	if (!err)
@@ -862,6 +1594,8 @@ static int load_program(struct load_ctx *x)
 	err = pw_maps_from_skel(x->skel, &x->caps, &x->maps);
 	if (err)
 		pw_error(x->d, NULL, "%s: %s", x->name, pw_maps_errmsg());
+	else
+		pw_failpoint("load-staged");
 	return err;
 }
 
@@ -877,17 +1611,22 @@ static int load_fill(struct load_ctx *x)
 		goto fail;
 	gen = !(cfg.active_gen & 1);
 	err = pw_maps_write_gen(&x->maps, &x->b.c, gen);
-	if (!err)
-		err = pw_maps_flip(&x->maps, gen);
 	if (err)
 		goto fail;
+	pw_failpoint("load-gen");
+	err = pw_maps_flip(&x->maps, gen);
+	if (err)
+		goto fail;
+	pw_failpoint("load-flip");
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.mode = x->req->st->mode;
 	cfg.unchecked_drop = PW_UNCHECKED_DROP_DEFAULT;
 	pw_config_defaults(&cfg);
+	tun_to_config(&x->tun, &cfg);
 	err = pw_maps_set_config(&x->maps, &cfg);
 	if (err)
 		goto fail;
+	pw_failpoint("load-config");
 	return 0;
 fail:
 	pw_error(x->d, NULL, "%s: writing the tables: %s", x->name,
@@ -895,19 +1634,34 @@ fail:
 	return err;
 }
 
-/* Program pinned next to its maps, then the whole set takes its name. */
-static int load_publish(struct load_ctx *x)
+static int pin_prog(struct load_ctx *x, struct bpf_program *prog,
+		    const char *pin)
 {
 	char path[PW_FILE_MAX];
 	int err;
 
-	snprintf(path, sizeof(path), "%s/%s", x->staging, PW_PROG_PIN);
-	err = bpf_program__pin(x->skel->progs.pw_xdp_ingress, path);
-	if (err) {
+	snprintf(path, sizeof(path), "%s/%s", x->staging, pin);
+	err = bpf_program__pin(prog, path);
+	if (err)
 		pw_error(x->d, NULL, "%s: cannot pin the program at %s: %s",
 			 x->name, path, strerror(-err));
+	return err;
+}
+
+/*
+ * Programs pinned next to their maps (the tc one also when egress is
+ * off: a reload may attach it), then the whole set takes its name.
+ */
+static int load_publish(struct load_ctx *x)
+{
+	int err;
+
+	err = pin_prog(x, x->skel->progs.pw_xdp_ingress, PW_PROG_PIN);
+	if (!err)
+		err = pin_prog(x, x->skel->progs.pw_tc_egress, PW_TC_PIN);
+	if (err)
 		return err;
-	}
+	pw_failpoint("load-pinned");
 	if (rename(x->staging, x->pin_dir)) {
 		err = -errno;
 		if (err == -ENOTEMPTY || err == -EEXIST)
@@ -920,28 +1674,21 @@ static int load_publish(struct load_ctx *x)
 		return err;
 	}
 	x->renamed = true;
+	pw_failpoint("load-renamed");
 	return 0;
 }
 
-static int load_attach(struct load_ctx *x)
+static int load_attach_xdp(struct load_ctx *x)
 {
-	const struct pw_load_req *req = x->req;
 	char path[PW_FILE_MAX];
-	int saved, err;
+	int err;
 
-	err = netns_enter_named(req->netns, x->name, &saved, x->d);
-	if (err)
-		return err;
-	err = check_foreign(x->ifindex, x->name, req->force, x->d);
-	if (!err) {
-		x->link_fd = attach_xdp(
-			bpf_program__fd(x->skel->progs.pw_xdp_ingress),
-			x->ifindex, req->xdp_mode, &x->xdp_got, x->name, x->d);
-		err = x->link_fd < 0 ? x->link_fd : 0;
-	}
-	pw_netns_leave(saved);
-	if (err)
-		return err;
+	x->link_fd = attach_xdp(bpf_program__fd(x->skel->progs.pw_xdp_ingress),
+				x->ifindex, x->req->xdp_mode, &x->xdp_got,
+				x->name, x->d);
+	if (x->link_fd < 0)
+		return x->link_fd;
+	pw_failpoint("load-xdp");
 	snprintf(path, sizeof(path), "%s/%s", x->pin_dir, PW_LINK_PIN);
 	if (bpf_obj_pin(x->link_fd, path)) {
 		err = -errno;
@@ -949,7 +1696,42 @@ static int load_attach(struct load_ctx *x)
 			 x->name, path, strerror(-err));
 		return err;
 	}
+	pw_failpoint("load-xdp-pinned");
 	return 0;
+}
+
+/*
+ * Inside the interface's namespace: refuse what is in the way (another
+ * XDP program, a filter at our tc priority) before attaching anything,
+ * then XDP ingress, then tc egress.
+ */
+static int load_attach(struct load_ctx *x)
+{
+	const struct pw_load_req *req = x->req;
+	bool egress = x->tun.v[PW_TUN_EGRESS] != PW_EGRESS_OFF;
+	bool replace = false;
+	int saved, err;
+
+	err = netns_enter_named(req->netns, x->name, &saved, x->d);
+	if (err)
+		return err;
+	/* tc first: with --force, check_foreign() already detaches */
+	if (egress)
+		err = tc_check_free(x->ifindex, x->name, req->force, &replace,
+				    x->d);
+	if (!err)
+		err = check_foreign(x->ifindex, x->name, req->force, x->d);
+	if (!err)
+		err = load_attach_xdp(x);
+	if (!err && egress) {
+		err = tc_attach(bpf_program__fd(x->skel->progs.pw_tc_egress),
+				x->ifindex, x->pin_dir, replace, "load-qdisc",
+				&x->tc, x->name, x->d);
+		if (!err)
+			pw_failpoint("load-tc");
+	}
+	pw_netns_leave(saved);
+	return err;
 }
 
 static int load_record(struct load_ctx *x)
@@ -963,10 +1745,13 @@ static int load_record(struct load_ctx *x)
 	st.netns = (char *)x->req->netns;
 	snprintf(st.xdp_mode, sizeof(st.xdp_mode), "%s",
 		 pw_xdp_mode_name(x->xdp_got));
-	err = pw_state_write(x->state_path, &st);
+	x->tc.egress = x->tun.v[PW_TUN_EGRESS];
+	err = state_write(x->state_path, &st, &x->tc);
 	if (err)
 		pw_error(x->d, NULL, "%s: cannot write %s: %s", x->name,
 			 x->state_path, strerror(-err));
+	else
+		pw_failpoint("load-state");
 	return err;
 }
 
@@ -974,6 +1759,15 @@ static int load_record(struct load_ctx *x)
  * last step, so there is none to remove). */
 static void load_undo(struct load_ctx *x)
 {
+	static const char *const no_fp[2] = { NULL, NULL };
+	int saved;
+
+	if ((x->tc.handle || x->tc.qdisc_created) &&
+	    !netns_enter_named(x->req->netns, x->name, &saved, x->d)) {
+		tc_detach(x->ifindex, x->pin_dir, &x->tc, no_fp, x->name,
+			  x->d);
+		pw_netns_leave(saved);
+	}
 	if (x->link_fd >= 0) {
 		bpf_link_detach(x->link_fd);
 		close(x->link_fd);
@@ -997,6 +1791,12 @@ int pw_load(const struct pw_load_req *req, struct pw_diags *d)
 	staging_name(x.name, x.staging, sizeof(x.staging));
 	snprintf(x.staging + strlen(x.staging),
 		 sizeof(x.staging) - strlen(x.staging), "%d", (int)getpid());
+	if (req->tun)
+		x.tun = *req->tun;
+	else
+		pw_tun_defaults(&x.tun);
+	if (x.tun.v[PW_TUN_EGRESS] == PW_EGRESS_OFF)
+		warn_egress_off(x.name, d);
 
 	err = load_compile(&x);
 	if (err)
@@ -1039,13 +1839,71 @@ out_free:
 
 /* ----------------------------------------------------------- unload -- */
 
+/* Detach the XDP link; a link already gone is fine. */
+static int unload_xdp(const char *dir, const char *name, struct pw_diags *d)
+{
+	char path[PW_FILE_MAX];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, PW_LINK_PIN);
+	fd = bpf_obj_get(path);
+	if (fd < 0 && (errno == EPERM || errno == EACCES)) {
+		err = -errno;
+		pw_error(d, NULL, "%s: permission denied opening %s: run as "
+				  "root", name, path);
+		return err;
+	}
+	if (fd >= 0) {
+		if (bpf_link_detach(fd) && errno != ENOLINK)
+			pw_warn(d, NULL, "%s: detaching the XDP link: %s", name,
+				strerror(errno));
+		close(fd);
+	}
+	pw_failpoint("unload-xdp");
+	return 0;
+}
+
+/*
+ * Our tc filter and qdisc, as the state file records them; after a load
+ * that died before writing it, at PW_TC_HANDLE/PW_TC_PRIORITY, and the
+ * qdisc is ours when the pin directory has its mark.  An interface or
+ * namespace that is gone took its filters with it.
+ */
+static void unload_tc(const char *netns, const char *iface, const char *dir,
+		      const char *name, struct pw_diags *d)
+{
+	static const char *const fp[2] = { "unload-tc", "unload-qdisc" };
+	char path[PW_FILE_MAX];
+	struct pw_diags quiet = { 0 };
+	struct pw_tc_record r;
+	struct stat sb;
+	unsigned ifindex;
+	int saved;
+
+	pw_tc_record_read(netns, iface, &r);
+	if (!r.handle) {
+		r.handle = PW_TC_HANDLE;
+		r.priority = PW_TC_PRIORITY;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, PW_QDISC_MARK);
+	if (!stat(path, &sb))
+		r.qdisc_created = true;
+	if (pw_netns_enter(netns, &saved, &quiet)) {
+		pw_diags_free(&quiet);
+		return;
+	}
+	ifindex = if_nametoindex(iface);
+	if (ifindex)
+		tc_detach(ifindex, dir, &r, fp, name, d);
+	pw_netns_leave(saved);
+}
+
 int pw_unload(const char *netns, const char *iface, struct pw_diags *d)
 {
 	char name[IF_NAMESIZE + 300], dir[PW_DIR_MAX], state[PW_DIR_MAX];
-	char path[PW_FILE_MAX];
 	struct stat sb;
 	bool pins, have_state;
-	int lock, fd, err = 0;
+	int lock, err = 0;
 
 	display_name(netns, iface, name, sizeof(name));
 	pw_pin_dir(netns, iface, dir, sizeof(dir));
@@ -1062,23 +1920,16 @@ int pw_unload(const char *netns, const char *iface, struct pw_diags *d)
 		goto out;
 	}
 	/* detach first: the datapath stops before its tables go */
-	snprintf(path, sizeof(path), "%s/%s", dir, PW_LINK_PIN);
-	fd = bpf_obj_get(path);
-	if (fd >= 0) {
-		if (bpf_link_detach(fd) && errno != ENOLINK)
-			pw_warn(d, NULL, "%s: detaching the XDP link: %s", name,
-				strerror(errno));
-		close(fd);
-	} else if (errno == EPERM || errno == EACCES) {
-		err = -errno;
-		pw_error(d, NULL, "%s: permission denied opening %s: run as "
-				  "root", name, path);
+	err = unload_xdp(dir, name, d);
+	if (err)
 		goto out;
-	}
+	unload_tc(netns, iface, dir, name, d);
 	err = remove_pin_dir(dir);
 	if (err)
 		pw_error(d, NULL, "%s: cannot remove %s: %s", name, dir,
 			 strerror(-err));
+	else
+		pw_failpoint("unload-pins");
 	if (unlink(state) && errno != ENOENT && !err) {
 		err = -errno;
 		pw_error(d, NULL, "%s: cannot remove %s: %s", name, state,
@@ -1104,9 +1955,13 @@ static int open_loaded(const char *netns, const char *iface,
 	return rc;
 }
 
-/* Settings in @l->st take the values of @next; times and digest stay. */
+/*
+ * Settings in @l->st take the values of @next; times and digest stay.
+ * @tc: the tc lines to write.
+ */
 static int state_update(struct pw_loaded *l, const struct pw_state *next,
-			uint64_t digest, bool reloaded, struct pw_diags *d)
+			uint64_t digest, bool reloaded,
+			const struct pw_tc_record *tc, struct pw_diags *d)
 {
 	char path[PW_FILE_MAX];
 	struct pw_state st = l->st;
@@ -1125,7 +1980,7 @@ static int state_update(struct pw_loaded *l, const struct pw_state *next,
 	if (reloaded)
 		st.reloaded_at = time(NULL);
 	pw_state_path(l->st.netns, l->iface, path, sizeof(path));
-	err = pw_state_write(path, &st);
+	err = state_write(path, &st, tc);
 	if (err)
 		pw_error(d, NULL, "%s: cannot write %s: %s", l->name, path,
 			 strerror(-err));
@@ -1168,53 +2023,240 @@ static int reload_compile(struct pw_loaded *l, const struct pw_load_req *req,
 	return 0;
 }
 
+/* Map sizes are fixed when the maps are created. */
+static int reload_check_sizes(const struct pw_loaded *l,
+			      const struct pw_tunables *t, struct pw_diags *d)
+{
+	static const enum pw_tun sized[] = { PW_TUN_FLOW_TABLE,
+					     PW_TUN_EVENT_RING };
+	__u32 have[] = { l->maps.caps.flow_cap, l->maps.caps.event_ring };
+	unsigned i;
+	int err = 0;
+
+	for (i = 0; i < sizeof(sized) / sizeof(sized[0]); i++) {
+		if (t->v[sized[i]] == have[i])
+			continue;
+		pw_error(d, NULL,
+			 "%s: reload refused: %s %u asked, but the loaded map "
+			 "has %u; a map's size is fixed when load creates it: "
+			 "unload and load again to change it (counters and "
+			 "flows restart); the running policy is untouched",
+			 l->name, pw_tun_desc(sized[i])->key, t->v[sized[i]],
+			 have[i]);
+		err = -EINVAL;
+	}
+	return err;
+}
+
+struct reload_ctx {
+	const struct pw_load_req *req;
+	struct pw_diags *d;
+	struct pw_loaded l;
+	struct pw_build b;
+	struct pw_tunables tun; /* every field set */
+	struct pw_tc_record tc; /* as recorded, then as changed */
+	char pin_dir[PW_DIR_MAX];
+	bool tc_added;          /* attached by this reload */
+};
+
+/* Egress was off and goes on: attach the pinned tc program. */
+static int reload_tc_on(struct reload_ctx *x)
+{
+	char path[PW_FILE_MAX];
+	unsigned ifindex;
+	bool replace;
+	int fd, saved, err;
+
+	snprintf(path, sizeof(path), "%s/%s", x->pin_dir, PW_TC_PIN);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		err = -errno;
+		pw_error(x->d, NULL, "%s: reload refused: no tc egress program "
+				     "pinned (%s: %s); unload and load again "
+				     "to switch egress on", x->l.name, path,
+			 strerror(-err));
+		return err;
+	}
+	err = netns_enter_named(x->req->netns, x->l.name, &saved, x->d);
+	if (err)
+		goto out;
+	ifindex = if_nametoindex(x->l.iface);
+	err = ifindex ? 0 : -ENODEV;
+	if (err)
+		pw_error(x->d, NULL, "%s: no such interface", x->l.name);
+	if (!err)
+		err = tc_check_free(ifindex, x->l.name, x->req->force,
+				    &replace, x->d);
+	if (!err)
+		err = tc_attach(fd, ifindex, x->pin_dir, replace, NULL,
+				&x->tc, x->l.name, x->d);
+	x->tc_added = x->tc.handle != 0;
+	if (err && x->tc.qdisc_created) /* the qdisc alone: take it back */
+		tc_detach(ifindex, x->pin_dir, &x->tc,
+			  (const char *const[2]){ NULL, NULL }, x->l.name,
+			  x->d);
+	pw_netns_leave(saved);
+out:
+	close(fd);
+	if (!err)
+		pw_failpoint("reload-tc-on");
+	return err;
+}
+
+/* Detach what reload_tc_on() attached, or what egress off removes. */
+static void reload_tc_off(struct reload_ctx *x, const char *fp)
+{
+	unsigned ifindex;
+	int saved;
+
+	if (netns_enter_named(x->req->netns, x->l.name, &saved, x->d))
+		return;
+	ifindex = if_nametoindex(x->l.iface);
+	if (ifindex)
+		tc_detach(ifindex, x->pin_dir, &x->tc,
+			  (const char *const[2]){ NULL, NULL }, x->l.name,
+			  x->d);
+	pw_netns_leave(saved);
+	pw_failpoint(fp);
+}
+
+/* The generation not in force, then the flip. */
+static int reload_flip(struct reload_ctx *x, struct pw_config *cfg)
+{
+	__u32 gen;
+	int err;
+
+	err = pw_maps_get_config(&x->l.maps, cfg);
+	if (err)
+		return err;
+	gen = !(cfg->active_gen & 1);
+	err = pw_maps_write_gen(&x->l.maps, &x->b.c, gen);
+	if (err)
+		return err;
+	pw_failpoint("reload-gen");
+	err = pw_maps_flip(&x->l.maps, gen);
+	if (!err)
+		pw_failpoint("reload-flip");
+	return err;
+}
+
+/* Host mode and settings, after the flip: written only when changed. */
+static int reload_config(struct reload_ctx *x, const struct pw_config *cfg)
+{
+	struct pw_config next = *cfg;
+	int err;
+
+	if (next.mode != (__u32)x->req->st->mode) {
+		next.mode = x->req->st->mode;
+		next.enforce_deadline_ns = 0;
+	}
+	tun_to_config(&x->tun, &next);
+	if (!memcmp(&next, cfg, sizeof(next)))
+		return 0;
+	err = pw_maps_set_config(&x->l.maps, &next);
+	if (err) {
+		pw_error(x->d, NULL, "%s: reload: the new policy is in force, "
+				     "but writing its settings failed: %s; "
+				     "run reload again", x->l.name,
+			 pw_maps_errmsg());
+		return err;
+	}
+	pw_failpoint("reload-config");
+	return 0;
+}
+
+/*
+ * A load, reload or unload that died may have left the state file's tc
+ * lines behind what the interface has: believe the interface.
+ */
+static void reload_reconcile_tc(struct reload_ctx *x)
+{
+	char path[PW_FILE_MAX];
+	struct pw_attached a;
+	struct stat sb;
+
+	if (pw_attached_read(x->req->netns, x->req->iface, &x->tc, &a))
+		return;
+	if (a.tc_ours && !x->tc.handle) {
+		x->tc.egress = PW_EGRESS_AUDIT; /* on; pw_config says how */
+		x->tc.handle = PW_TC_HANDLE;
+		x->tc.priority = PW_TC_PRIORITY;
+	} else if (!a.tc_ours && x->tc.handle) {
+		x->tc.egress = PW_EGRESS_OFF;
+		x->tc.handle = x->tc.priority = 0;
+	}
+	snprintf(path, sizeof(path), "%s/%s", x->pin_dir, PW_QDISC_MARK);
+	if (!stat(path, &sb))
+		x->tc.qdisc_created = true;
+}
+
+/* Checks that change nothing; then tc egress when it goes on. */
+static int reload_prepare(struct reload_ctx *x)
+{
+	int err;
+
+	if (x->req->tun)
+		x->tun = *x->req->tun;
+	else
+		pw_loaded_tunables(&x->l, &x->tun);
+	err = reload_check_sizes(&x->l, &x->tun, x->d);
+	if (!err)
+		err = reload_compile(&x->l, x->req, &x->b, x->d);
+	if (!err)
+		err = pw_shadow_refuse_reload(&x->l, x->d);
+	if (err)
+		return err;
+	pw_failpoint("reload-compiled");
+	if (x->tun.v[PW_TUN_EGRESS] == PW_EGRESS_OFF)
+		warn_egress_off(x->l.name, x->d);
+	else if (x->tc.egress == PW_EGRESS_OFF)
+		return reload_tc_on(x);
+	return 0;
+}
+
 int pw_reload(const struct pw_load_req *req, struct pw_diags *d)
 {
 	char name[IF_NAMESIZE + 300];
-	struct pw_build b = { 0 };
-	struct pw_loaded l;
+	struct reload_ctx x = { .req = req, .d = d };
 	struct pw_config cfg;
-	__u32 gen;
 	int lock, err;
 
 	display_name(req->netns, req->iface, name, sizeof(name));
 	lock = lock_take(name, d);
 	if (lock < 0)
 		return -EACCES;
-	err = open_loaded(req->netns, req->iface, &l, d);
+	err = open_loaded(req->netns, req->iface, &x.l, d);
 	if (err)
 		goto out_unlock;
-	err = reload_compile(&l, req, &b, d);
-	if (!err)
-		err = pw_shadow_refuse_reload(&l, d);
+	pw_pin_dir(req->netns, req->iface, x.pin_dir, sizeof(x.pin_dir));
+	pw_tc_record_read(req->netns, req->iface, &x.tc);
+	reload_reconcile_tc(&x);
+	err = reload_prepare(&x);
 	if (err)
 		goto out;
-	err = pw_maps_get_config(&l.maps, &cfg);
-	if (err)
-		goto fail_maps;
-	gen = !(cfg.active_gen & 1);
-	err = pw_maps_write_gen(&l.maps, &b.c, gen);
-	if (err)
-		goto fail_maps;
-	err = pw_maps_flip(&l.maps, gen);
-	if (err)
-		goto fail_maps;
-	if (cfg.mode != (__u32)req->st->mode) {
-		cfg.mode = req->st->mode;
-		cfg.enforce_deadline_ns = 0;
-		err = pw_maps_set_config(&l.maps, &cfg);
-		if (err)
-			goto fail_maps;
+	err = reload_flip(&x, &cfg);
+	if (err) {
+		pw_error(d, NULL, "%s: reload failed: %s; the running policy "
+				  "is untouched", x.l.name, pw_maps_errmsg());
+		if (x.tc_added)
+			reload_tc_off(&x, NULL);
+		goto out;
 	}
-	err = state_update(&l, req->st, b.c.info.policy_digest, true, d);
-	goto out;
-fail_maps:
-	pw_error(d, NULL, "%s: reload failed: %s; the running policy is "
-			  "untouched", l.name, pw_maps_errmsg());
+	err = reload_config(&x, &cfg);
+	if (err)
+		goto out;
+	if (x.tun.v[PW_TUN_EGRESS] == PW_EGRESS_OFF &&
+	    x.tc.egress != PW_EGRESS_OFF)
+		reload_tc_off(&x, "reload-tc-off");
+	x.tc.egress = x.tun.v[PW_TUN_EGRESS];
+	err = state_update(&x.l, req->st, x.b.c.info.policy_digest, true,
+			   &x.tc, d);
+	if (!err)
+		pw_failpoint("reload-state");
 out:
-	pw_loaded_close(&l);
+	pw_loaded_close(&x.l);
 out_unlock:
-	build_free(&b);
+	build_free(&x.b);
 	lock_release(lock);
 	return err;
 }
@@ -1261,6 +2303,7 @@ int pw_set_mode(const char *netns, const char *iface, int mode,
 	struct pw_loaded l;
 	struct pw_config cfg;
 	struct pw_state next;
+	struct pw_tc_record tc;
 	int lock, err;
 
 	display_name(netns, iface, name, sizeof(name));
@@ -1277,6 +2320,7 @@ int pw_set_mode(const char *netns, const char *iface, int mode,
 	}
 	err = pw_maps_get_config(&l.maps, &cfg);
 	if (!err) {
+		/* every other field (egress flag, ages, events) stays */
 		cfg.mode = mode;
 		cfg.enforce_deadline_ns = 0;
 		if (mode == PW_MODE_ENFORCE && confirm_s)
@@ -1289,9 +2333,11 @@ int pw_set_mode(const char *netns, const char *iface, int mode,
 		pw_error(d, NULL, "%s: %s", l.name, pw_maps_errmsg());
 		goto out;
 	}
+	pw_failpoint("mode-config");
 	next = l.st;
 	next.mode = mode;
-	err = state_update(&l, &next, l.st.digest, false, d);
+	pw_tc_record_read(netns, iface, &tc);
+	err = state_update(&l, &next, l.st.digest, false, &tc, d);
 out:
 	pw_loaded_close(&l);
 out_unlock:

@@ -1,15 +1,156 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * profile.c - host profiles: "key value" lines naming a host's policy,
- * inventory, roles, tags and mode.
+ * inventory, roles, tags and mode, and its datapath settings (egress,
+ * flow table, events), whose names and ranges the load and reload
+ * options share.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lexer.h"
+#include "maps.h"
 #include "portwarden.h"
 #include "profile.h"
+
+/* ------------------------------------------------------------------ */
+/* Datapath settings                                                   */
+/* ------------------------------------------------------------------ */
+
+/* a flow age longer than a year is a typo */
+#define PW_MAX_AGE_S (365U * 86400)
+
+static const struct pw_tun_desc tun_descs[PW_NTUN] = {
+	[PW_TUN_EGRESS] = { "egress", "audit|enforce|off", "egress mode",
+			    PW_TUN_WORD_EGRESS, 0, 0, 0 },
+	[PW_TUN_FLOW_TABLE] = { "flow-table", "N", "flow table entries",
+				PW_TUN_NUMBER, 64, PW_CAP_FLOW_MAX, 1 },
+	[PW_TUN_FLOW_TCP] = { "flow-timeout-tcp", "SECONDS",
+			      "seconds",
+			      PW_TUN_NUMBER, 1, PW_MAX_AGE_S, 0 },
+	[PW_TUN_FLOW_FIN] = { "flow-timeout-fin", "SECONDS",
+			      "seconds",
+			      PW_TUN_NUMBER, 1, PW_MAX_AGE_S, 0 },
+	[PW_TUN_FLOW_UDP] = { "flow-timeout-udp", "SECONDS",
+			      "seconds",
+			      PW_TUN_NUMBER, 1, PW_MAX_AGE_S, 0 },
+	[PW_TUN_EVENT_RATE] = { "event-rate", "N",
+				"events per second per CPU",
+				PW_TUN_NUMBER, 0, 1000000, 0 },
+	[PW_TUN_EVENT_BURST] = { "event-burst", "N", "events",
+				 PW_TUN_NUMBER, 1, 1000000, 0 },
+	[PW_TUN_EVENT_INTERVAL] = { "event-interval", "SECONDS",
+				    "seconds",
+				    PW_TUN_NUMBER, 1, 86400, 0 },
+	[PW_TUN_EVENT_RING] = { "event-ring", "BYTES",
+				"bytes",
+				PW_TUN_BYTES, PW_CAP_EVENT_RING_MIN,
+				PW_CAP_EVENT_RING_MAX, 1 },
+};
+
+const struct pw_tun_desc *pw_tun_desc(enum pw_tun t)
+{
+	return (unsigned)t < PW_NTUN ? &tun_descs[t] : NULL;
+}
+
+int pw_tun_lookup(const char *key)
+{
+	int t;
+
+	for (t = 0; t < PW_NTUN; t++)
+		if (!strcmp(tun_descs[t].key, key))
+			return t;
+	return -1;
+}
+
+const char *pw_egress_name(uint32_t mode)
+{
+	switch (mode) {
+	case PW_EGRESS_AUDIT:
+		return "audit";
+	case PW_EGRESS_ENFORCE:
+		return "enforce";
+	case PW_EGRESS_OFF:
+		return "off";
+	}
+	return "?";
+}
+
+static int parse_egress(const char *text, uint32_t *out)
+{
+	uint32_t m;
+
+	for (m = PW_EGRESS_AUDIT; m <= PW_EGRESS_OFF; m++) {
+		if (!strcmp(text, pw_egress_name(m))) {
+			*out = m;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Decimal digits only (no sign, no blanks), then an optional K/M/G. */
+static int parse_count(const char *text, bool suffix, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*text < '0' || *text > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno || v > UINT32_MAX)
+		return -1;
+	if (suffix && *end && !end[1]) {
+		int shift = *end == 'K' || *end == 'k' ? 10
+			    : *end == 'M' || *end == 'm' ? 20
+			    : *end == 'G' || *end == 'g' ? 30
+							  : -1;
+
+		if (shift < 0 || v > (UINT32_MAX >> shift))
+			return -1;
+		v <<= shift;
+		end++;
+	}
+	if (*end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int pw_tun_parse(enum pw_tun t, const char *text, uint32_t *out, char *why,
+		 size_t len)
+{
+	const struct pw_tun_desc *d = pw_tun_desc(t);
+	uint64_t v;
+
+	if (d->kind == PW_TUN_WORD_EGRESS) {
+		if (!parse_egress(text, out))
+			return 0;
+		snprintf(why, len, "expected audit, enforce or off");
+		return -1;
+	}
+	if (!parse_count(text, d->kind == PW_TUN_BYTES, &v) && v >= d->min &&
+	    v <= d->max && (d->kind != PW_TUN_BYTES || !(v & (v - 1)))) {
+		*out = (uint32_t)v;
+		return 0;
+	}
+	if (d->kind == PW_TUN_BYTES)
+		snprintf(why, len, "expected a number of %s, a power of two "
+				   "from %u to %u (K, M or G may follow)",
+			 d->what, d->min, d->max);
+	else
+		snprintf(why, len, "expected a number of %s from %u to %u",
+			 d->what, d->min, d->max);
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Profiles                                                            */
+/* ------------------------------------------------------------------ */
 
 struct pparser {
 	struct pw_profile *p;
@@ -17,6 +158,7 @@ struct pparser {
 	const char *file;
 	int cap_roles, cap_tags;
 	int policy_line, inventory_line, mode_line;
+	int tun_line[PW_NTUN];
 };
 
 #define AT(pp, t, off)                                                  \
@@ -155,6 +297,33 @@ static void parse_mode(struct pparser *pp, struct token *v)
 	expect_end(pp, v + 1, "the mode");
 }
 
+/* egress MODE, flow-table N, ...: once each. */
+static void parse_tunable(struct pparser *pp, struct token *v, int t)
+{
+	const struct token *key = v - 1;
+	char b[TOK_DESC_MAX], why[160];
+
+	if (pp->tun_line[t]) {
+		pw_error(pp->d, AT(pp, key, 0), "'%s' given twice: first at line %d",
+			 key->text, pp->tun_line[t]);
+		return;
+	}
+	if (v->kind != TOK_WORD) {
+		pw_error(pp->d, AT(pp, v, 0), "expected %s after '%s', found %s",
+			 t == PW_TUN_EGRESS ? "audit, enforce or off" : "a number",
+			 key->text, tok_desc(v, b, sizeof(b)));
+		return;
+	}
+	if (pw_tun_parse(t, v->text, &pp->p->tun.v[t], why, sizeof(why))) {
+		pw_error(pp->d, AT(pp, v, 0), "bad %s '%s': %s", key->text,
+			 v->text, why);
+		return;
+	}
+	pp->tun_line[t] = key->line;
+	pp->p->tun.set |= 1U << t;
+	expect_end(pp, v + 1, "the value");
+}
+
 static void parse_line(struct pparser *pp, struct tok_line *tl)
 {
 	struct token *key = &tl->v[0];
@@ -175,12 +344,17 @@ static void parse_line(struct pparser *pp, struct tok_line *tl)
 			    &pp->cap_tags);
 	else if (!strcmp(key->text, "mode"))
 		parse_mode(pp, key + 1);
+	else if (pw_tun_lookup(key->text) >= 0)
+		parse_tunable(pp, key + 1, pw_tun_lookup(key->text));
 	else
 		goto unknown;
 	return;
 unknown:
 	pw_error(pp->d, AT(pp, key, 0),
-		 "unknown key %s: expected policy, inventory, role, tag or mode",
+		 "unknown key %s: expected policy, inventory, role, tag, mode "
+		 "or a datapath setting (egress, flow-table, flow-timeout-tcp, "
+		 "flow-timeout-fin, flow-timeout-udp, event-rate, event-burst, "
+		 "event-interval, event-ring)",
 		 tok_desc(key, b, sizeof(b)));
 }
 

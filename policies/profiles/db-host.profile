@@ -8,3 +8,6 @@ tag        galera
 tag        extra-port
 tag        terminal
 mode       audit
+# Count and judge what the host sends too, and let replies to its own
+# connections through as replies; never drop on the way out.
+egress     audit

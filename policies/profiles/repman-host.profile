@@ -8,3 +8,4 @@ tag        extra-port
 tag        terminal
 tag        arbitration
 mode       audit
+egress     audit
