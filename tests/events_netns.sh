@@ -251,7 +251,7 @@ write_files() {
 	    "allow udp 5353 from app to db",
 	    "allow tcp 3306 from op to db",
 	    "allow tcp 3306,8080 from unknown-1 to db",
-	    "allow tcp 9000 from unknown-2 to db"])
+	    "allow tcp 8080,9000 from unknown-2 to db"])
 	assert lines == want, lines
 	ph = {p["role"]: p["addresses"] for p in doc["placeholders"]}
 	assert ph == {"unknown-1": ["198.18.0.4"],
@@ -388,10 +388,15 @@ checks=$((checks + 1))
 grep -qE "^[0-9T:.+-]{28} $srv_if ingress $stranger1:$sport -> $db:8080 tcp from unknown: audited, unnamed port\$" \
 	"$tmp/events.txt" || fail "text event: $(cat "$tmp/events.txt")"
 
-# SIGTERM stops it cleanly
-"$pw" watch --netns "$srv" --iface "$srv_if" >/dev/null 2>"$tmp/watch.err" &
+# SIGTERM stops it cleanly; an event read says it is up and reading
+"$pw" watch --netns "$srv" --iface "$srv_if" >"$tmp/events2.txt" \
+	2>"$tmp/watch.err" &
 watch_pid=$!
-sleep 0.5
+flows "$tmp/flow2.json" "$stranger2:tcp:8080"
+for _ in $(seq 100); do
+	[ -s "$tmp/events2.txt" ] && break
+	sleep 0.1
+done
 kill -TERM "$watch_pid"
 checks=$((checks + 1))
 wait "$watch_pid" || fail "watch after SIGTERM: $(cat "$tmp/watch.err")"
@@ -404,7 +409,7 @@ run 1 "$pw" watch --netns "$srv" --iface "$srv_if" --count 1 --timeout 1
 
 run 0 "$pw" suggest --netns "$srv" --iface "$srv_if" -j
 cp "$tmp/out" "$tmp/suggest.json"
-# the text form's extra flow (stranger1 to 8080) is in it too
+# the text form's extra flows (the strangers to 8080) are in it too
 py check_suggest "$tmp/suggest.json"
 
 run 0 "$pw" suggest --netns "$srv" --iface "$srv_if"
@@ -425,7 +430,8 @@ run 0 "$pw" reload --netns "$srv" --iface "$srv_if" \
 	--mode audit
 
 # the same flows again: allowed now, no event, no new violation
-flows "$tmp/flows2.json" "${flow_specs[@]}" "$stranger1:tcp:8080"
+flows "$tmp/flows2.json" "${flow_specs[@]}" "$stranger1:tcp:8080" \
+	"$stranger2:tcp:8080"
 run 0 "$pw" watch --netns "$srv" --iface "$srv_if" -j --timeout 2
 checks=$((checks + 1))
 [ ! -s "$tmp/out" ] || fail "events after the reload: $(cat "$tmp/out")"
@@ -433,7 +439,8 @@ run 0 "$pw" stats --netns "$srv" --iface "$srv_if" -j
 cp "$tmp/out" "$tmp/after.json"
 py check_same "$tmp/before.json" "$tmp/after.json"
 py check_allowed "$tmp/after.json" app:tcp:8080 app:udp:5353 op:tcp:3306 \
-	unknown-1:tcp:3306 unknown-1:tcp:8080 unknown-2:tcp:9000 app:tcp:3306
+	unknown-1:tcp:3306 unknown-1:tcp:8080 unknown-2:tcp:8080 \
+	unknown-2:tcp:9000 app:tcp:3306
 
 # and suggest has nothing left to add
 run 0 "$pw" suggest --netns "$srv" --iface "$srv_if" -j

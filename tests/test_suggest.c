@@ -177,11 +177,13 @@ static void scene_fill(struct scene *sc)
 	obs(sc, key(IN, TCP, app, 4004, 4004), 1, 0, 0, V);
 	/* app on a loopback-only port: no line can open it */
 	obs(sc, key(IN, TCP, app, 2003, 2003), 7, 0, 3, PW_SUGGEST_LOOPBACK);
-	/* peers outside the inventory: 198.18.9.10 ties two keys together */
+	/* peers outside the inventory: 198.18.9.9 and .10 were seen on the
+	 * same two keys (one placeholder), 2001:db8:99::1 on one of them */
 	obs(sc, key(IN, TCP, 0, 22, 22), 4, 0, 0, V);
 	SAMPLE(sc, IN, TCP, 0, 22, "198.18.9.9", "198.18.9.10");
 	obs(sc, key(IN, UDP, 0, 161, 161), 3, 0, 0, V);
-	SAMPLE(sc, IN, UDP, 0, 161, "2001:db8:99::1", "198.18.9.10");
+	SAMPLE(sc, IN, UDP, 0, 161, "198.18.9.10", "2001:db8:99::1",
+	       "198.18.9.9");
 	obs(sc, key(IN, TCP, 0, 23, 23), 1, 0, 0, V);
 	SAMPLE(sc, IN, TCP, 0, 23, "198.18.8.8");
 	obs(sc, key(IN, TCP, 0, 25, 25), 9, 0, 0, V); /* no sample */
@@ -284,19 +286,22 @@ static void test_placeholders(void **state)
 
 	/* unknown-1 is the policy's: numbering goes on past it, in the
 	 * order of each group's lowest address */
-	assert_int_equal(s->nph, 3);
+	assert_int_equal(s->nph, 4);
 	assert_string_equal(s->ph[0].name, "unknown-2");
 	assert_int_equal(s->ph[0].naddrs, 1); /* 198.18.6.6 */
 	assert_string_equal(s->ph[1].name, "unknown-3");
 	assert_int_equal(s->ph[1].naddrs, 1); /* 198.18.8.8 */
 	assert_string_equal(s->ph[2].name, "unknown-4");
-	assert_int_equal(s->ph[2].naddrs, 3); /* the 9.x and v6 group */
+	assert_int_equal(s->ph[2].naddrs, 2); /* 198.18.9.9 and .10 */
+	assert_string_equal(s->ph[3].name, "unknown-5");
+	assert_int_equal(s->ph[3].naddrs, 1); /* 2001:db8:99::1 */
 	expect_in(sc->text, "role unknown-2 \"placeholder for peers outside "
 			    "the inventory (portwarden suggest)\"\n"
 			    "#   inventory: unknown-2 198.18.6.6\n");
 	expect_in(sc->text, "#   inventory: unknown-3 198.18.8.8\n");
-	expect_in(sc->text, "#   inventory: unknown-4 198.18.9.9 198.18.9.10 "
-			    "2001:db8:99::1\n");
+	expect_in(sc->text, "#   inventory: unknown-4 198.18.9.9 198.18.9.10\n"
+			    "role unknown-5 ");
+	expect_in(sc->text, "#   inventory: unknown-5 2001:db8:99::1\n");
 }
 
 static void test_rules(void **state)
@@ -304,7 +309,7 @@ static void test_rules(void **state)
 	struct scene *sc = *state;
 	const struct pw_suggestion *s = &sc->s;
 
-	assert_int_equal(s->nrules, 8);
+	assert_int_equal(s->nrules, 9);
 	/* ingress first, by peer then protocol; egress last */
 	assert_string_equal(s->rules[0].line,
 			    "allow tcp 4000-4004 from app to db" NOTE);
@@ -319,9 +324,14 @@ static void test_rules(void **state)
 	assert_string_equal(s->rules[5].line,
 			    "allow udp 161 from unknown-4 to db" NOTE);
 	assert_string_equal(s->rules[6].line,
-			    "allow tcp 443 from db to app" NOTE);
+			    "allow udp 161 from unknown-5 to db" NOTE);
 	assert_string_equal(s->rules[7].line,
+			    "allow tcp 443 from db to app" NOTE);
+	assert_string_equal(s->rules[8].line,
 			    "allow tcp 8443 from db to unknown-2" NOTE);
+	/* a placeholder's line names its own samples only */
+	assert_int_equal(s->rules[5].nsamples, 2);
+	assert_int_equal(s->rules[6].nsamples, 1);
 
 	assert_int_equal(s->rules[0].drop_packets, 5);
 	assert_int_equal(s->rules[0].audit_packets, 1);
@@ -377,8 +387,7 @@ static void test_json(void **state)
 			"\"policy\":\"sgtest\",\"host_roles\":[\"db\"],"
 			"\"placeholders\":[{\"role\":\"unknown-2\","
 			"\"addresses\":[\"198.18.6.6\"],");
-	expect_in(json, "\"inventory\":\"unknown-4 198.18.9.9 198.18.9.10 "
-			"2001:db8:99::1\"}");
+	expect_in(json, "\"inventory\":\"unknown-4 198.18.9.9 198.18.9.10\"}");
 	expect_in(json, "{\"dir\":\"ingress\",\"proto\":\"tcp\","
 			"\"ports\":\"3306,8080\",\"peer\":\"ops\","
 			"\"placeholder\":false,\"from\":\"ops\",\"to\":\"db\","
@@ -493,7 +502,18 @@ static void test_suggestion_parses_and_allows(void **state)
 
 	/* no error and no warning: every line has a note, none repeats */
 	compile_for_db(&after, policy, inventory, true);
-	assert_int_equal(after.pol.nrules, sc->orig.pol.nrules + 8);
+	assert_int_equal(after.pol.nrules, sc->orig.pol.nrules + 9);
+	/* every placeholder address has its placeholder's role now */
+	for (size_t i = 0; i < sc->s.nph; i++)
+		for (size_t k = 0; k < sc->s.ph[i].naddrs; k++) {
+			const struct pw_suggest_addr *a = &sc->s.ph[i].addrs[k];
+			uint32_t id = a->family == 4 ?
+				pw_compiled_role_v4(&after.c, a->addr) :
+				pw_compiled_role_v6(&after.c, a->addr);
+
+			assert_int_equal(id, role_id(&after.c,
+						     sc->s.ph[i].name));
+		}
 	for (size_t i = 0; i < sc->nobs; i++) {
 		const struct pw_suggest_obs *o = &sc->obs[i];
 		bool want = o->now == PW_SUGGEST_VIOLATES &&
@@ -511,6 +531,15 @@ static void test_suggestion_parses_and_allows(void **state)
 		nallowed += want;
 	}
 	assert_int_equal(nallowed, 10);
+	/* the one peer of udp 161 that allowed() does not look at */
+	{
+		unsigned seg = pw_compiled_seg(&after.c, IN, PW_P_UDP, 161);
+		const struct pw_rule_entry *e = pw_compiled_entry(
+			&after.c, IN, seg, role_id(&after.c, "unknown-5"));
+
+		assert_non_null(e);
+		assert_true(e->flags & PW_ENTRY_ALLOW);
+	}
 	compiled_free(&after);
 	free(policy);
 	free(inventory);

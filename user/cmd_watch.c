@@ -438,7 +438,6 @@ static int run_watch(const struct watch_args *a)
 			   "%s", w.l.name, strerror(errno));
 		goto out;
 	}
-	install_signals();
 	end = watch_loop(&w, r);
 	report_losses(&w);
 	if (pw_event_reader_malformed(r))
@@ -468,6 +467,8 @@ static int do_watch(int argc, char **argv)
 
 	/* one line at a time, also into a pipe or the journal */
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* first: a stop asked for while the maps open is a stop too */
+	install_signals();
 	err = parse_args(argc, argv, &a);
 	if (err == -2)
 		return 0;

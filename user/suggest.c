@@ -127,21 +127,24 @@ static const char *role_name(const struct pw_suggest_input *in, uint32_t id)
 /* Build state                                                         */
 /* ------------------------------------------------------------------ */
 
-/* Distinct addresses of peers outside the inventory, grouped. */
-struct addr_set {
-	struct pw_suggest_addr *v;
-	size_t n;
-	size_t *parent; /* union-find over v */
-	int *group;	/* v[i] -> placeholder index */
+/*
+ * Distinct addresses of peers outside the inventory, each with the
+ * violations (indexes into the input's obs, ascending) it was a sample
+ * of, and the placeholder it went to.
+ */
+struct unk_addr {
+	struct pw_suggest_addr a;
+	size_t *obs;
+	size_t nobs;
+	int group;
 };
 
 struct build {
 	const struct pw_suggest_input *in;
 	struct pw_suggestion *s;
 	size_t rules_cap, skips_cap;
-	struct addr_set unk;
-	/* per obs: its first address in unk, or -1 (role 0 only) */
-	long *obs_addr;
+	struct unk_addr *unk;
+	size_t nunk;
 };
 
 static int skip_add(struct build *b, const struct pw_suggest_obs *o,
@@ -239,48 +242,44 @@ static int foreach_sample_addr(const struct pw_suggest_input *in,
 /* Peers outside the inventory: groups of addresses, placeholders      */
 /* ------------------------------------------------------------------ */
 
-static long unk_find_addr(const struct addr_set *u,
-			  const struct pw_suggest_addr *a)
+static long unk_find(const struct build *b, const struct pw_suggest_addr *a)
 {
 	size_t i;
 
-	for (i = 0; i < u->n; i++)
-		if (!addr_cmp(&u->v[i], a))
+	for (i = 0; i < b->nunk; i++)
+		if (!addr_cmp(&b->unk[i].a, a))
 			return (long)i;
 	return -1;
 }
 
-static size_t uf_root(const struct addr_set *u, size_t i)
-{
-	while (u->parent[i] != i)
-		i = u->parent[i];
-	return i;
-}
-
 struct unk_add {
-	struct addr_set *u;
-	long first; /* the obs's first address, to join the others to */
+	struct build *b;
+	size_t obs; /* the violation the address is a sample of */
 	int err;
 };
 
 static int unk_add_addr(const struct pw_suggest_addr *a, void *arg)
 {
 	struct unk_add *x = arg;
-	struct addr_set *u = x->u;
-	long i = unk_find_addr(u, a);
+	struct build *b = x->b;
+	long i = unk_find(b, a);
+	struct unk_addr *u;
 
 	if (i < 0) {
-		if (room_for_one((void **)&u->v, u->n, sizeof(*u->v)) ||
-		    room_for_one((void **)&u->parent, u->n, sizeof(*u->parent)))
+		if (room_for_one((void **)&b->unk, b->nunk, sizeof(*b->unk)))
 			return x->err = -ENOMEM;
-		u->v[u->n] = *a;
-		u->parent[u->n] = u->n;
-		i = (long)u->n++;
+		i = (long)b->nunk++;
+		memset(&b->unk[i], 0, sizeof(b->unk[i]));
+		b->unk[i].a = *a;
+		b->unk[i].group = -1;
 	}
-	if (x->first < 0)
-		x->first = i;
-	else
-		u->parent[uf_root(u, (size_t)i)] = uf_root(u, (size_t)x->first);
+	u = &b->unk[i];
+	/* one sample entry per port: a range key may meet it twice */
+	if (u->nobs && u->obs[u->nobs - 1] == x->obs)
+		return 0;
+	if (room_for_one((void **)&u->obs, u->nobs, sizeof(*u->obs)))
+		return x->err = -ENOMEM;
+	u->obs[u->nobs++] = x->obs;
 	return 0;
 }
 
@@ -311,101 +310,94 @@ static void placeholder_name(const struct build *b, unsigned *next, char *buf,
 	while (name_taken(b, buf));
 }
 
-static int order_cmp(const void *a, const void *b, void *set)
+/* Same violations: the same list of obs indexes. */
+static bool same_obs(const struct unk_addr *x, const struct unk_addr *y)
 {
-	const struct addr_set *u = set;
-
-	return addr_cmp(&u->v[*(const size_t *)a], &u->v[*(const size_t *)b]);
+	return x->nobs == y->nobs &&
+	       !memcmp(x->obs, y->obs, x->nobs * sizeof(*x->obs));
 }
 
-/* Group @root's addresses, in address order, into placeholder @ph. */
-static int fill_placeholder(struct build *b, const size_t *order,
-			    size_t root, int ph_index)
+static int unk_addr_cmp(const void *a, const void *b)
 {
-	struct addr_set *u = &b->unk;
-	struct pw_suggest_placeholder *ph = &b->s->ph[ph_index];
+	return addr_cmp(&((const struct unk_addr *)a)->a,
+			&((const struct unk_addr *)b)->a);
+}
+
+/* Put every address with the same violations as @first into @ph. */
+static int fill_placeholder(struct build *b, size_t first, int ph)
+{
+	struct pw_suggest_placeholder *p = &b->s->ph[ph];
 	size_t i;
 
-	for (i = 0; i < u->n; i++) {
-		size_t k = order[i];
-
-		if (uf_root(u, k) != root)
+	for (i = first; i < b->nunk; i++) {
+		if (b->unk[i].group >= 0 || !same_obs(&b->unk[i], &b->unk[first]))
 			continue;
-		if (room_for_one((void **)&ph->addrs, ph->naddrs,
-				 sizeof(*ph->addrs)))
+		if (room_for_one((void **)&p->addrs, p->naddrs,
+				 sizeof(*p->addrs)))
 			return -ENOMEM;
-		ph->addrs[ph->naddrs++] = u->v[k];
-		u->group[k] = ph_index;
+		p->addrs[p->naddrs++] = b->unk[i].a;
+		b->unk[i].group = ph;
 	}
 	return 0;
 }
 
 /*
- * One placeholder per group of addresses, numbered in the order of the
- * groups' lowest addresses, so that the names do not depend on the order
- * the counters were read in.
+ * One placeholder per set of addresses seen on exactly the same
+ * violations: such peers behave alike, as the hosts of one role do, and
+ * none of them is allowed more than it was seen doing.  With the
+ * addresses sorted first, placeholders are numbered by their lowest
+ * address, whatever order the counters were read in.
  */
 static int make_placeholders(struct build *b)
 {
-	struct addr_set *u = &b->unk;
 	struct pw_suggestion *s = b->s;
 	unsigned next = 1;
-	size_t i, *order;
+	size_t i;
 	int err = 0;
 
-	if (!u->n)
+	if (!b->nunk)
 		return 0;
-	order = calloc(u->n, sizeof(*order));
-	u->group = calloc(u->n, sizeof(*u->group));
-	s->ph = calloc(u->n, sizeof(*s->ph));
-	if (!order || !u->group || !s->ph) {
-		free(order);
+	qsort(b->unk, b->nunk, sizeof(*b->unk), unk_addr_cmp);
+	s->ph = calloc(b->nunk, sizeof(*s->ph));
+	if (!s->ph)
 		return -ENOMEM;
-	}
-	for (i = 0; i < u->n; i++) {
-		order[i] = i;
-		u->group[i] = -1;
-	}
-	qsort_r(order, u->n, sizeof(*order), order_cmp, u);
-	for (i = 0; !err && i < u->n; i++) {
-		if (u->group[order[i]] >= 0)
+	for (i = 0; !err && i < b->nunk; i++) {
+		if (b->unk[i].group >= 0)
 			continue;
 		placeholder_name(b, &next, s->ph[s->nph].name,
 				 sizeof(s->ph[s->nph].name));
-		s->nph++;
-		err = fill_placeholder(b, order, uf_root(u, order[i]),
-				       (int)(s->nph - 1));
+		err = fill_placeholder(b, i, (int)s->nph++);
 	}
-	free(order);
 	return err;
 }
 
-/*
- * The sample addresses of every violation by a peer outside the
- * inventory; addresses met on one key join one group.
- */
+/* The sample addresses of every violation by a peer outside the inventory. */
 static int collect_unknown(struct build *b)
 {
 	const struct pw_suggest_input *in = b->in;
 	size_t i;
 
-	b->obs_addr = calloc(in->nobs ? in->nobs : 1, sizeof(*b->obs_addr));
-	if (!b->obs_addr)
-		return -ENOMEM;
 	for (i = 0; i < in->nobs; i++) {
 		const struct pw_suggest_obs *o = &in->obs[i];
-		struct unk_add x = { .u = &b->unk, .first = -1 };
+		struct unk_add x = { .b = b, .obs = i };
 
-		b->obs_addr[i] = -1;
 		if (o->key.role != PW_ROLE_UNKNOWN || obs_unfit(b, o) ||
 		    !(o->audit_packets + o->drop_packets))
 			continue;
 		foreach_sample_addr(in, &o->key, unk_add_addr, &x);
 		if (x.err)
 			return x.err;
-		b->obs_addr[i] = x.first;
 	}
 	return make_placeholders(b);
+}
+
+static void unk_free(struct build *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->nunk; i++)
+		free(b->unk[i].obs);
+	free(b->unk);
 }
 
 /* ------------------------------------------------------------------ */
@@ -438,11 +430,21 @@ static struct pw_suggest_rule *rule_for(struct build *b, unsigned dir,
 	return r;
 }
 
+struct rule_add {
+	const struct build *b;
+	struct pw_suggest_rule *r;
+};
+
+/* A sample address into the rule; a placeholder's rule takes its own only. */
 static int rule_add_sample(const struct pw_suggest_addr *a, void *arg)
 {
-	struct pw_suggest_rule *r = arg;
+	const struct rule_add *x = arg;
+	struct pw_suggest_rule *r = x->r;
 	size_t i;
 
+	if (r->placeholder >= 0 &&
+	    x->b->unk[unk_find(x->b, a)].group != r->placeholder)
+		return 0;
 	for (i = 0; i < r->nsamples; i++)
 		if (!addr_cmp(&r->samples[i], a))
 			return 0;
@@ -456,6 +458,7 @@ static int rule_add_sample(const struct pw_suggest_addr *a, void *arg)
 static int rule_add_obs(struct build *b, struct pw_suggest_rule *r,
 			const struct pw_suggest_obs *o)
 {
+	struct rule_add x = { .b = b, .r = r };
 	struct pw_suggest_part *p;
 
 	if (room_for_one((void **)&r->parts, r->nparts, sizeof(*r->parts)))
@@ -472,7 +475,7 @@ static int rule_add_obs(struct build *b, struct pw_suggest_rule *r,
 	r->bytes += o->bytes;
 	if (!r->rule_id)
 		r->rule_id = o->rule_id;
-	return foreach_sample_addr(b->in, &o->key, rule_add_sample, r);
+	return foreach_sample_addr(b->in, &o->key, rule_add_sample, &x);
 }
 
 static int part_cmp(const void *a, const void *b)
@@ -563,6 +566,46 @@ static int skip_cmp(const void *a, const void *b)
 	       (x->key.port_lo < y->key.port_lo);
 }
 
+static bool obs_has_group(const struct build *b, size_t obs, size_t group)
+{
+	size_t i, k;
+
+	for (i = 0; i < b->nunk; i++) {
+		if (b->unk[i].group != (int)group)
+			continue;
+		for (k = 0; k < b->unk[i].nobs; k++)
+			if (b->unk[i].obs[k] == obs)
+				return true;
+		return false; /* a group's addresses share their violations */
+	}
+	return false;
+}
+
+/* A violation by peers outside the inventory: a part of each of their
+ * placeholders' rules. */
+static int place_unknown(struct build *b, size_t i)
+{
+	const struct pw_suggest_obs *o = &b->in->obs[i];
+	struct pw_suggest_rule *r;
+	size_t g;
+	int err = 0, n = 0;
+
+	for (g = 0; !err && g < b->s->nph; g++) {
+		if (!obs_has_group(b, i, g))
+			continue;
+		r = rule_for(b, o->key.dir, o->key.proto, b->s->ph[g].name,
+			     (int)g);
+		err = r ? rule_add_obs(b, r, o) : -ENOMEM;
+		n++;
+	}
+	if (!err && !n)
+		err = skip_add(b, o,
+			       "peer outside the inventory, and no sample "
+			       "address was kept (events off, rate-limited or "
+			       "lost)");
+	return err;
+}
+
 /* Each observation: an allow line's part, or a skip. */
 static int place_obs(struct build *b)
 {
@@ -574,27 +617,18 @@ static int place_obs(struct build *b)
 	for (i = 0; !err && i < in->nobs; i++) {
 		const struct pw_suggest_obs *o = &in->obs[i];
 		const char *why = obs_unfit(b, o);
-		int ph = -1;
 
 		if (!(o->audit_packets + o->drop_packets))
 			continue;
-		if (!why && o->key.role == PW_ROLE_UNKNOWN) {
-			if (b->obs_addr[i] < 0)
-				why = "peer outside the inventory, and no "
-				      "sample address was kept (events off, "
-				      "rate-limited or lost)";
-			else
-				ph = b->unk.group[b->obs_addr[i]];
-		}
 		if (why) {
 			err = skip_add(b, o, why);
-			continue;
+		} else if (o->key.role == PW_ROLE_UNKNOWN) {
+			err = place_unknown(b, i);
+		} else {
+			r = rule_for(b, o->key.dir, o->key.proto,
+				     role_name(in, o->key.role), -1);
+			err = r ? rule_add_obs(b, r, o) : -ENOMEM;
 		}
-		r = rule_for(b, o->key.dir, o->key.proto,
-			     ph >= 0 ? b->s->ph[ph].name :
-				       role_name(in, o->key.role),
-			     ph);
-		err = r ? rule_add_obs(b, r, o) : -ENOMEM;
 	}
 	return err;
 }
@@ -654,10 +688,7 @@ int pw_suggest_build(const struct pw_suggest_input *in,
 		err = place_obs(&b);
 	if (!err)
 		err = finish_rules(&b);
-	free(b.unk.v);
-	free(b.unk.parent);
-	free(b.unk.group);
-	free(b.obs_addr);
+	unk_free(&b);
 	if (err)
 		pw_suggest_free(s);
 	return err;
@@ -726,9 +757,11 @@ static void print_placeholders(const struct pw_suggestion *s, FILE *out)
 		return;
 	fprintf(out,
 		"\n# Peers outside the inventory: one placeholder role per "
-		"group of sample\n"
-		"# addresses seen together.  Rename each, and add its "
-		"addresses to the\n"
+		"set of sample\n"
+		"# addresses seen on the same ports (the packet counts are "
+		"the ports',\n"
+		"# whoever sent them).  Rename each, and add its addresses "
+		"to the\n"
 		"# inventory (the commented line after it):\n");
 	for (i = 0; i < s->nph; i++) {
 		const struct pw_suggest_placeholder *ph = &s->ph[i];

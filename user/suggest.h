@@ -17,9 +17,12 @@
  *    packet counts and the sample addresses; the host's roles stand on
  *    the host's side (destination on ingress, source on egress);
  *  - peers outside the inventory (role 0) get placeholder roles
- *    "unknown-N": the sample addresses seen together on some key form one
- *    group (so that every address has exactly one placeholder), declared
- *    with a role line, and with the inventory line to add as a comment;
+ *    "unknown-N", one per set of sample addresses seen on exactly the
+ *    same counter keys (peers that behave alike; none is allowed more
+ *    than it was seen doing, and every address has one placeholder),
+ *    declared with a role line, with the inventory line to add as a
+ *    comment; their lines count the packets of the whole key, which
+ *    the peers of other placeholders may share;
  *  - keys no allow line can fix are listed as comments with the reason:
  *    loopback-only ports, protocols the language has no rules for, port 0,
  *    peers outside the inventory without a sample address, role ids
