@@ -248,6 +248,24 @@ static void policy_max_segments(struct text *t, bool one_more)
 		add(t, "allow udp 53 from a to db note \"one too many\"\n");
 }
 
+/*
+ * 255 roles and 32 ports from @first on (every other port, so each is a
+ * segment), on ingress only: 32 x 256 = 8192 counter slots, half the
+ * default slot_cap.
+ */
+#define SLOT_PORTS 32
+
+static void policy_slots(struct text *t, unsigned first)
+{
+	add(t, "role db \"this host\"\n");
+	for (unsigned k = 1; k <= 254; k++)
+		add(t, "role r%u \"peer %u\"\n", k, k);
+	add(t, "allow tcp %u", first);
+	for (unsigned i = 1; i < SLOT_PORTS; i++)
+		add(t, ",%u", first + 2 * i);
+	add(t, " from r1 to db note \"ports from %u\"\n", first);
+}
+
 /* Every TCP port, for operators only; UDP and egress: no rule at all. */
 static const char policy_all[] =
 	"role db \"this host\"\n"
@@ -858,6 +876,49 @@ static void test_rules_at_limit(void **state)
 	probe(&pr, 4, STRANGER4, 22, PW_ROLE_UNKNOWN, VDROP);
 	probes_end(&pr);
 	cap_free(&cp);
+}
+
+/* ------------------------------------------------------------------ */
+/* Counter slots across reloads                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A reload keeps every slot of the generation in force, also those of
+ * keys the new policy no longer has (their counts stay readable), and
+ * puts new keys after them.  Reloads that keep bringing new keys thus
+ * fill slot_cap: the second policy fills it exactly, the third is
+ * refused although on its own it would need a third of it.
+ */
+static void test_slots_fill_across_reloads(void **state)
+{
+	struct cap_policy gen1 = { 0 }, gen2 = { 0 }, gen3 = { 0 },
+			  alone = { 0 };
+	const uint32_t per = SLOT_PORTS * PW_MAX_ROLES;
+
+	(void)state;
+	policy_slots(&gen1.pol, 1000);
+	cap_compile(&gen1, NULL);
+	policy_slots(&gen2.pol, 2000);
+	cap_compile(&gen2, &gen1.p.c);
+	policy_slots(&gen3.pol, 3000);
+	cap_compile(&gen3, &gen2.p.c);
+	policy_slots(&alone.pol, 3000);
+	cap_compile(&alone, NULL);
+	assert_int_equal(gen1.p.c.nslots, per);
+	assert_int_equal(gen2.p.c.nslots, 2 * per);
+	assert_int_equal(gen3.p.c.nslots, 3 * per);
+	assert_int_equal(alone.p.c.nslots, per);
+	assert_int_equal(MAIN.caps.slot_cap, 2 * per);
+
+	fresh(&MAIN, PW_MODE_AUDIT, 0, 0);
+	install(&MAIN, &gen1.p.c);
+	install(&MAIN, &gen2.p.c);
+	assert_write_refused(&MAIN, &gen3.p.c,
+			     "slot_cap: need 24576, have 16384");
+	cap_free(&alone);
+	cap_free(&gen3);
+	cap_free(&gen2);
+	cap_free(&gen1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1909,6 +1970,7 @@ int main(void)
 		cmocka_unit_test(test_v6_buckets_at_cap),
 		cmocka_unit_test(test_roles_at_limit),
 		cmocka_unit_test(test_rules_at_limit),
+		cmocka_unit_test(test_slots_fill_across_reloads),
 		cmocka_unit_test(test_segments_at_limit),
 		cmocka_unit_test(test_unnamed_full),
 		cmocka_unit_test(test_shadow_full),
