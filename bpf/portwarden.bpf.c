@@ -773,6 +773,8 @@ static __always_inline int pw_token_take(const struct pw_config *cfg,
 	if (!tb || rate == 0)
 		return 0;
 	cap = (__u64)(cfg->event_burst ?: 1) * PW_TOKEN;
+	if (tb->last_ns == 0)
+		tb->tokens = cap; /* a new bucket starts full */
 	elapsed = now - tb->last_ns;
 	/* the cap keeps elapsed * rate far from overflowing */
 	if (elapsed > 10 * PW_TOKEN)
@@ -997,11 +999,18 @@ static __always_inline int pw_account(const struct pw_config *cfg, __u32 gen,
 	if (cfg->flags & PW_CFG_SHADOW)
 		pw_shadow_judge(cfg, gen ^ 1, h, j, len);
 	if (j->verdict != PW_VERDICT_ALLOW && cfg->event_rate) {
-		/* the same key serves pw_ev_seen, with the direction in;
-		 * pw_flows keys have it 0 */
+		/* the same key serves pw_ev_seen, with the direction in
+		 * and, for ICMP, the type, so that each type of message
+		 * from a peer is a violation of its own; pw_flows keys
+		 * have both 0 */
+		__u16 rport = key->rport;
+
 		key->dir = dir;
+		if (h->proto_idx == PW_P_ICMP || h->proto_idx == PW_P_ICMPV6)
+			key->rport = h->dport;
 		pw_report(cfg, ifindex, h, j, key);
 		key->dir = 0;
+		key->rport = rport;
 	}
 	return pw_count_judgement(dir, h, j, len);
 }

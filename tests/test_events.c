@@ -650,11 +650,9 @@ static void test_fields(void **state)
 }
 
 /*
- * ICMP messages other than echo have no identifier: every type a peer
- * sends shares one pw_ev_seen key, so a second type within the interval
- * is a "repeat" of the first and never reported, and its counter key
- * gets no sample address.  Skipped until the datapath keys ICMP events
- * by type (PW_TEST_KNOWN_BUGS=1 runs it).
+ * Each ICMP type from a peer is a violation of its own: the pw_ev_seen key
+ * carries the type, so a second type within the interval is reported too
+ * (it used to share the first's key and pass as a repeat).
  */
 static void test_icmp_types_apart(void **state)
 {
@@ -665,8 +663,6 @@ static void test_icmp_types_apart(void **state)
 	const struct frame info = { 4, "198.18.9.9", DB4, PW_IPPROTO_ICMP, 0,
 				    15, 0 };
 
-	if (!getenv("PW_TEST_KNOWN_BUGS"))
-		skip();
 	set_events(x, PW_MODE_AUDIT, 60, 1000000, 1000);
 	fresh_state(f, x, f->r);
 	assert_int_equal(run(x, &ts), PASS);
