@@ -315,6 +315,75 @@ static __always_inline int pw_parse_l4(void *data_end, struct pw_hdrs *h)
 }
 
 /*
+ * ICMP errors that quote the packet they answer: destination unreachable,
+ * time exceeded, parameter problem (ICMPv6 1, 3, 4).  PMTU messages never
+ * get here: they pass under their own reason.
+ */
+static __always_inline int pw_is_icmp_error(__u8 proto, __u32 type)
+{
+	if (proto == PW_IPPROTO_ICMP)
+		return type == 3 || type == 11 || type == 12;
+	return type == 1 || type == 3 || type == 4;
+}
+
+/*
+ * The flow key of the packet that ICMP error @h quotes, from the host's
+ * side: on ingress the host sent that packet (its source is local), on
+ * egress the host received it.  The quote is its IP header (same family;
+ * IPv6 without extension headers) and the 8 bytes after it, which hold
+ * the ports (RFC 792 and 4443 promise at least that much).  Returns 1
+ * when they are all there and the protocol is one that flows track; @k
+ * must be zeroed.
+ */
+static __always_inline int pw_quoted_key(const struct pw_hdrs *h,
+					 void *data_end, int ingress,
+					 struct pw_flow_key *k)
+{
+	__u8 *b = (__u8 *)h->l4 + 8, *l4;
+	__u32 *src = ingress ? k->local : k->remote;
+	__u32 *dst = ingress ? k->remote : k->local;
+	__u16 sport, dport;
+	int i;
+
+	if (h->l3_proto == bpf_htons(ETH_P_IP)) {
+		if (pw_short(b, PW_IPV4_MIN_HLEN, data_end) ||
+		    (b[0] >> 4) != 4 || (b[0] & 0xf) < 5)
+			return 0;
+		k->proto = b[9];
+		k->family = 4;
+		src[0] = *(__be32 *)(b + 12);
+		dst[0] = *(__be32 *)(b + 16);
+		l4 = b + (b[0] & 0xf) * 4;
+	} else {
+		if (pw_short(b, PW_IPV6_HLEN, data_end) || (b[0] >> 4) != 6)
+			return 0;
+		k->proto = b[6];
+		k->family = 6;
+		for (i = 0; i < 4; i++) {
+			src[i] = *(__be32 *)(b + 8 + 4 * i);
+			dst[i] = *(__be32 *)(b + 24 + 4 * i);
+		}
+		l4 = b + PW_IPV6_HLEN;
+	}
+	if (pw_short(l4, 8, data_end))
+		return 0;
+	if (k->proto == PW_IPPROTO_TCP || k->proto == PW_IPPROTO_UDP ||
+	    k->proto == PW_IPPROTO_SCTP) {
+		sport = bpf_ntohs(*(__be16 *)l4);
+		dport = bpf_ntohs(*(__be16 *)(l4 + 2));
+		k->lport = ingress ? sport : dport;
+		k->rport = ingress ? dport : sport;
+		return 1;
+	}
+	/* an echo request that went unanswered: keyed by its identifier */
+	if (k->proto == h->ip_proto && pw_is_echo_request(k->proto, l4[0])) {
+		k->lport = bpf_ntohs(*(__be16 *)(l4 + 4));
+		return 1;
+	}
+	return 0;
+}
+
+/*
  * The whole parse: Ethernet, VLANs, IPv4/IPv6, L4.  Returns
  * PW_REASON_CLASSIFIED when @h describes a frame to judge, else the reason
  * the frame is counted under (ARP, non-IP, truncations, ...).

@@ -735,11 +735,11 @@ static __always_inline void pw_flow_open(const struct pw_flow_key *k,
 }
 
 /*
- * Count a reply of flow @f on the row of the packet that opened it.
- * Returns the reason the frame is counted under.
+ * Count a reply of flow @f (of IP protocol @proto) on the row of the
+ * packet that opened it.  Returns the reason the frame is counted under.
  */
 static __always_inline int pw_count_reply(const struct pw_flow *f,
-					  const struct pw_hdrs *h, __u32 len)
+					  __u32 proto, __u32 len)
 {
 	__u32 dir = f->origin == PW_FLOW_OPENED ? PW_DIR_EGRESS :
 						  PW_DIR_INGRESS;
@@ -747,7 +747,7 @@ static __always_inline int pw_count_reply(const struct pw_flow *f,
 	__u32 idx;
 
 	if (f->slot == PW_SLOT_NONE)
-		return pw_count_unnamed(dir, h->ip_proto, f->role, f->port,
+		return pw_count_unnamed(dir, proto, f->role, f->port,
 					PW_VERDICT_REPLY, len);
 	idx = pw_counter_index(f->slot, PW_VERDICT_REPLY);
 	c = bpf_map_lookup_elem(&pw_counters, &idx);
@@ -975,7 +975,6 @@ static __always_inline int pw_opens_flow(const struct pw_hdrs *h)
  */
 static __always_inline struct pw_flow *pw_flow_find(const struct pw_config *cfg,
 						    const struct pw_flow_key *key,
-						    const struct pw_hdrs *h,
 						    __u64 *now)
 {
 	struct pw_flow *f = bpf_map_lookup_elem(&pw_flows, key);
@@ -983,7 +982,7 @@ static __always_inline struct pw_flow *pw_flow_find(const struct pw_config *cfg,
 	if (!f)
 		return NULL;
 	*now = bpf_ktime_get_coarse_ns();
-	if (*now - f->last_ns <= pw_flow_timeout(cfg, f, h->ip_proto))
+	if (*now - f->last_ns <= pw_flow_timeout(cfg, f, key->proto))
 		return f;
 	if (bpf_map_delete_elem(&pw_flows, key) == 0)
 		pw_stat(PW_STAT_FLOW_EXPIRED);
@@ -1016,6 +1015,31 @@ static __always_inline int pw_account(const struct pw_config *cfg, __u32 gen,
 }
 
 /*
+ * Is ICMP error @h about a known flow?  The packet it quotes went the
+ * other way: on ingress the host sent it, on egress the host received it.
+ * If its flow is known the error is counted as a reply of that flow (as
+ * conntrack calls such errors related) and passes.  Returns 1 then.
+ */
+static __always_inline int pw_related(const struct pw_config *cfg,
+				      const struct pw_hdrs *h, void *data_end,
+				      __u32 dir, __u32 len, int *reason)
+{
+	struct pw_flow_key key = {};
+	struct pw_flow *f;
+	__u64 now;
+
+	if ((h->proto_idx != PW_P_ICMP && h->proto_idx != PW_P_ICMPV6) ||
+	    !pw_is_icmp_error(h->ip_proto, h->dport) ||
+	    !pw_quoted_key(h, data_end, dir == PW_DIR_INGRESS, &key))
+		return 0;
+	f = pw_flow_find(cfg, &key, &now);
+	if (!f)
+		return 0;
+	*reason = pw_count_reply(f, key.proto, len);
+	return 1;
+}
+
+/*
  * Ingress.  An allowed packet is counted and passes; only a SYN or an
  * echo request is recorded, and a FIN or RST updates its flow.  A violation may still be the reply of a flow
  * the host opened: that takes one lookup, on the violation path only.  An
@@ -1023,8 +1047,8 @@ static __always_inline int pw_account(const struct pw_config *cfg, __u32 gen,
  * count as replies rather than as egress violations too.
  */
 static __always_inline int pw_ingress(const struct pw_config *cfg, __u32 gen,
-				      const struct pw_hdrs *h, __u32 len,
-				      __u32 ifindex, int *reason)
+				      const struct pw_hdrs *h, void *data_end,
+				      __u32 len, __u32 ifindex, int *reason)
 {
 	struct pw_flow_key key = {};
 	struct pw_judgement j;
@@ -1040,7 +1064,7 @@ static __always_inline int pw_ingress(const struct pw_config *cfg, __u32 gen,
 		if (!tracked)
 			return 0;
 		if (pw_opens_flow(h)) {
-			f = pw_flow_find(cfg, &key, h, &now);
+			f = pw_flow_find(cfg, &key, &now);
 			if (f)
 				pw_flow_touch(f, &key, h, now);
 			else
@@ -1049,7 +1073,7 @@ static __always_inline int pw_ingress(const struct pw_config *cfg, __u32 gen,
 			/* the peer ends the flow: a FIN or RST is rare
 			 * enough to pay a lookup, and without it the flow
 			 * would live until the host's own FIN, or days */
-			f = pw_flow_find(cfg, &key, h, &now);
+			f = pw_flow_find(cfg, &key, &now);
 			if (f)
 				pw_flow_touch(f, &key, h, now);
 		}
@@ -1057,9 +1081,11 @@ static __always_inline int pw_ingress(const struct pw_config *cfg, __u32 gen,
 	}
 
 	if (tracked)
-		f = pw_flow_find(cfg, &key, h, &now);
+		f = pw_flow_find(cfg, &key, &now);
+	else if (pw_related(cfg, h, data_end, PW_DIR_INGRESS, len, reason))
+		return 0;
 	if (f && pw_flow_is_reply(f, PW_DIR_INGRESS, h)) {
-		*reason = pw_count_reply(f, h, len);
+		*reason = pw_count_reply(f, h->ip_proto, len);
 		pw_flow_touch(f, &key, h, now);
 		return 0;
 	}
@@ -1136,7 +1162,7 @@ static __always_inline int pw_flow_adopt(const struct pw_flow_key *key,
 		else
 			pw_stat(PW_STAT_FLOW_INSERT_FAIL);
 	}
-	return pw_count_reply(&f, h, len);
+	return pw_count_reply(&f, h->ip_proto, len);
 }
 
 /*
@@ -1147,8 +1173,8 @@ static __always_inline int pw_flow_adopt(const struct pw_flow_key *key,
  * picked up by the host's next packet).
  */
 static __always_inline int pw_egress(const struct pw_config *cfg, __u32 gen,
-				     const struct pw_hdrs *h, __u32 len,
-				     __u32 ifindex, int *reason)
+				     const struct pw_hdrs *h, void *data_end,
+				     __u32 len, __u32 ifindex, int *reason)
 {
 	struct pw_flow_key key = {};
 	struct pw_judgement j;
@@ -1159,9 +1185,11 @@ static __always_inline int pw_egress(const struct pw_config *cfg, __u32 gen,
 
 	tracked = pw_flow_key_of(h, PW_DIR_EGRESS, &key);
 	if (tracked)
-		f = pw_flow_find(cfg, &key, h, &now);
+		f = pw_flow_find(cfg, &key, &now);
+	else if (pw_related(cfg, h, data_end, PW_DIR_EGRESS, len, reason))
+		return 0;
 	if (f && pw_flow_is_reply(f, PW_DIR_EGRESS, h)) {
-		*reason = pw_count_reply(f, h, len);
+		*reason = pw_count_reply(f, h->ip_proto, len);
 		pw_flow_touch(f, &key, h, now);
 		return 0;
 	}
@@ -1216,9 +1244,11 @@ static __always_inline int pw_frame(void *data, void *data_end, __u32 len,
 
 	reason = pw_parse_frame(data, data_end, &h);
 	if (reason == PW_REASON_CLASSIFIED && dir == PW_DIR_INGRESS)
-		drop = pw_ingress(cfg, gen, &h, len, ifindex, &reason);
+		drop = pw_ingress(cfg, gen, &h, data_end, len, ifindex,
+				  &reason);
 	else if (reason == PW_REASON_CLASSIFIED)
-		drop = pw_egress(cfg, gen, &h, len, ifindex, &reason);
+		drop = pw_egress(cfg, gen, &h, data_end, len, ifindex,
+				 &reason);
 	else
 		drop = pw_unchecked_drop(cfg, dir, reason);
 

@@ -126,6 +126,9 @@ struct tuple {
 	uint16_t sport, dport;
 	uint8_t flags;      /* TCP flags */
 	const char *vlan;   /* one char per tag: q = 802.1Q, s = 802.1ad */
+	/* ICMP errors: the packet quoted (dport is the type, sport the
+	 * code); NULL for anything else */
+	const struct tuple *quote;
 };
 
 /* A tuple without VLAN tags. */
@@ -145,6 +148,23 @@ static void addr_of(uint8_t fam, const char *s, uint8_t out[16])
 static bool is_icmp(uint8_t proto)
 {
 	return proto == ICMP || proto == ICMP6;
+}
+
+static void build(const struct tuple *t, struct pb *p);
+
+/* ICMP error @t: its header, then t->quote from its IP header on. */
+static void quote(const struct tuple *t, struct pb *p)
+{
+	struct pb inner;
+
+	if (t->proto == ICMP)
+		pb_icmp(p, (uint8_t)t->dport, (uint8_t)t->sport);
+	else
+		pb_icmp6(p, (uint8_t)t->dport, (uint8_t)t->sport);
+	build(t->quote, &inner);
+	/* the quote starts after the inner frame's Ethernet header */
+	pb_bytes(p, inner.buf + 14, inner.len - 14);
+	pb_finish(p);
 }
 
 static void build(const struct tuple *t, struct pb *p)
@@ -172,6 +192,10 @@ static void build(const struct tuple *t, struct pb *p)
 		break;
 	case ICMP:
 	case ICMP6:
+		if (t->quote) {
+			quote(t, p);
+			return;
+		}
 		pb_icmp_echo(p, t->proto == ICMP6, (uint8_t)t->dport, t->sport,
 			     1);
 		break;
@@ -1037,6 +1061,49 @@ static void udp_and_echo(const struct fam *a)
 BOTH_FAMILIES(udp_and_echo)
 
 /*
+ * ICMP errors about a known flow (unreachable, time exceeded) are replies
+ * of that flow, as conntrack calls them related: they pass in enforce on
+ * both hooks.  About a flow nobody knows, they are judged like any ICMP.
+ */
+static void icmp_errors(const struct fam *a)
+{
+	bool v4 = a->fam == 4;
+	uint8_t icmp = v4 ? ICMP : ICMP6;
+	uint16_t unreach = v4 ? 3 : 1, port_code = v4 ? 3 : 4;
+	uint32_t s22 = slot(EG, TCP, 22, "db");
+	uint32_t s3306 = slot(IN, TCP, 3306, "repman");
+	uint32_t db = role("db"), repman = role("repman");
+	struct tuple out, in, err, stray;
+
+	configure(PW_MODE_ENFORCE, PW_CFG_EGRESS_ENFORCE);
+
+	/* the host SSHes to a db host; a router says it is unreachable */
+	out = TUPLE(a->fam, a->local, a->db, TCP, 50600, 22, SYN);
+	frame("syn to db:22", EG, &out, opening(at_slot(s22, ALLOW)));
+	err = TUPLE(a->fam, a->db, a->local, icmp, 1, unreach, 0);
+	err.quote = &out;
+	frame("host unreachable about it", IN, &err, at_slot(s22, REPLY));
+
+	/* repman's connection in; the host answers with an ICMP error */
+	in = TUPLE(a->fam, a->repman, a->local, TCP, 50601, 3306, SYN);
+	frame("syn from repman to 3306", IN, &in,
+	      opening(at_slot(s3306, ALLOW)));
+	err = TUPLE(a->fam, a->local, a->repman, icmp, port_code, unreach, 0);
+	err.quote = &in;
+	frame("port unreachable to repman", EG, &err, at_slot(s3306, REPLY));
+
+	/* an error quoting a packet of no known flow: judged, dropped */
+	stray = TUPLE(a->fam, a->local, a->db, TCP, 50602, 22, SYN);
+	err = TUPLE(a->fam, a->db, a->local, icmp, 1, unreach, 0);
+	err.quote = &stray;
+	frame("unreachable about nothing", IN, &err,
+	      at_unnamed(IN, icmp, db, unreach, VDROP));
+	(void)repman;
+}
+
+BOTH_FAMILIES(icmp_errors)
+
+/*
  * Egress packets with no flow that answer what an ingress rule lets in:
  * the replies of allowed UDP (which has no SYN to record) and of
  * connections older than the load.  They count as replies of the ingress
@@ -1402,6 +1469,8 @@ int main(void)
 		cmocka_unit_test_setup(test_rst_fin_expiry, fresh),
 		cmocka_unit_test_setup(test_udp_and_echo_v4, fresh),
 		cmocka_unit_test_setup(test_udp_and_echo_v6, fresh),
+		cmocka_unit_test_setup(test_icmp_errors_v4, fresh),
+		cmocka_unit_test_setup(test_icmp_errors_v6, fresh),
 		cmocka_unit_test_setup(test_answers_v4, fresh),
 		cmocka_unit_test_setup(test_answers_v6, fresh),
 		cmocka_unit_test_setup(test_vlan, fresh),
