@@ -187,7 +187,7 @@ setup_net() {
 }
 
 load() {
-	"$pw" load --netns "$srv" --iface "$1" --xdp-mode generic \
+	"$pw" load --netns "$srv" --iface "$1" --xdp-mode generic --egress off \
 		--profile "$src/policies/profiles/$2.profile" \
 		>"$tmp/load.out" 2>&1 || die "load $1 $2: $(cat "$tmp/load.out")"
 }
