@@ -161,7 +161,8 @@ int lab_netns_list(const char *prefix, char ***names)
 		free(v);
 		return err;
 	}
-	qsort(v, n, sizeof(*v), cmp_names);
+	if (n > 1) /* qsort's base must not be NULL, even for nothing */
+		qsort(v, n, sizeof(*v), cmp_names);
 	*names = v;
 	return n;
 }

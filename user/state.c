@@ -529,7 +529,8 @@ int pw_loaded_list(char ***names, int *n)
 		*names = NULL;
 		return err;
 	}
-	qsort(*names, *n, sizeof(**names), name_cmp);
+	if (*n > 1) /* qsort's base must not be NULL, even for nothing */
+		qsort(*names, *n, sizeof(**names), name_cmp);
 	return 0;
 }
 
