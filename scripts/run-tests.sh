@@ -2,8 +2,8 @@
 # Build and run every test.  Exits non-zero if any test fails.
 #
 #   1. the meson suites of the normal (gcc) build in ./build;
-#   2. the user-space suites again, built with ASan and UBSan in
-#      ./build-asan (leaks and undefined behaviour fail the test);
+#   2. the suites again, built with ASan and UBSan in ./build-asan (leaks
+#      and undefined behaviour fail the test), but those in sanitize_skip;
 #   3. each libFuzzer harness (fuzz/) for FUZZ_SECONDS (60) seconds,
 #      built with clang in ./build-fuzz; a crash fails it.
 #
@@ -14,13 +14,14 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# Suites run under the sanitizers.  Left out: loader and lab (UBSan:
-# qsort() of an empty list with a NULL base in user/state.c and
-# user/lab.c, to be fixed by their owners), stats (fails in the normal
-# build too at the moment), valgrind-cli (valgrind cannot run an ASan
-# binary), and suites added since this list was made.
-sanitize_suites=(addr parser inventory compile classify report
-	cli-check xdp diff flip stats-netns man-pages)
+# Every suite runs under the sanitizers but these.  loader, lab, suggest,
+# events-netns: UBSan reports qsort() of an empty list with a NULL base
+# (user/state.c pw_loaded_list, user/lab.c lab_netns_list, user/suggest.c
+# finish_rules), to be fixed by their owners and then taken off this list.
+# exporter-netns: its dashboard query sees no data in time from the slower
+# ASan binary (no sanitizer report).  valgrind-cli: valgrind cannot run an
+# ASan binary.
+sanitize_skip=(loader lab suggest events-netns exporter-netns valgrind-cli)
 
 passed=0
 failed=0
@@ -60,7 +61,7 @@ count_meson build/meson-logs/testlog.json || part_failed "no meson test log"
 
 # ---------------------------------------------------- 2. ASan + UBSan --
 run_sanitized() {
-	local dir=build-asan have=() s
+	local dir=build-asan have=() list s
 	if [ ! -f "$dir/build.ninja" ]; then
 		meson setup "$dir" -Db_sanitize=address,undefined \
 			-Db_lundef=false >/dev/null ||
@@ -71,17 +72,21 @@ run_sanitized() {
 		part_failed "sanitizer build failed"
 		return
 	}
-	for s in "${sanitize_suites[@]}"; do
-		if meson test -C "$dir" --no-rebuild --list 2>/dev/null |
-			grep -qx "$s"; then
-			have+=("$s")
-		fi
+	list=" ${sanitize_skip[*]} "
+	for s in $(meson test -C "$dir" --no-rebuild --list 2>/dev/null); do
+		[[ $list == *" $s "* ]] || have+=("$s")
 	done
+	if [ "${#have[@]}" -eq 0 ]; then
+		part_failed "no suite to run under the sanitizers"
+		return
+	fi
 	echo "run-tests: under ASan and UBSan: ${have[*]}"
+	echo "run-tests: not under the sanitizers: ${sanitize_skip[*]}"
+	# The sanitizers slow a suite down two to five times.
 	ASAN_OPTIONS=detect_leaks=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson test -C "$dir" --no-rebuild --print-errorlogs "${have[@]}" ||
-		rc=1
+		meson test -C "$dir" --no-rebuild --print-errorlogs \
+		--timeout-multiplier 3 "${have[@]}" || rc=1
 	count_meson "$dir/meson-logs/testlog.json" ||
 		part_failed "no sanitizer test log"
 }
