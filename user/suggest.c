@@ -55,6 +55,14 @@ static int addr_cmp(const struct pw_suggest_addr *a,
 	return memcmp(a->addr, b->addr, sizeof(a->addr));
 }
 
+/* qsort() of what may be nothing: its base must not be NULL even then */
+static void sort(void *base, size_t n, size_t size,
+		 int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 static int addr_qsort_cmp(const void *a, const void *b)
 {
 	return addr_cmp(a, b);
@@ -492,7 +500,7 @@ static int merge_ports(struct pw_suggest_rule *r)
 {
 	size_t i;
 
-	qsort(r->parts, r->nparts, sizeof(*r->parts), part_cmp);
+	sort(r->parts, r->nparts, sizeof(*r->parts), part_cmp);
 	r->ports = calloc(r->nparts ? r->nparts : 1, sizeof(*r->ports));
 	if (!r->ports)
 		return -ENOMEM;
@@ -639,17 +647,17 @@ static int finish_rules(struct build *b)
 	size_t i;
 	int err = 0;
 
-	qsort(s->rules, s->nrules, sizeof(*s->rules), rule_cmp);
+	sort(s->rules, s->nrules, sizeof(*s->rules), rule_cmp);
 	for (i = 0; !err && i < s->nrules; i++) {
 		struct pw_suggest_rule *r = &s->rules[i];
 
-		qsort(r->samples, r->nsamples, sizeof(*r->samples),
-		      addr_qsort_cmp);
+		sort(r->samples, r->nsamples, sizeof(*r->samples),
+		     addr_qsort_cmp);
 		err = merge_ports(r);
 		if (!err)
 			err = render_line(s, r);
 	}
-	qsort(s->skips, s->nskips, sizeof(*s->skips), skip_cmp);
+	sort(s->skips, s->nskips, sizeof(*s->skips), skip_cmp);
 	return err;
 }
 
