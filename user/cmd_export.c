@@ -28,6 +28,7 @@ struct export_run {
 	struct pw_policy pol;
 	struct pw_inventory inv;
 	struct pw_compiled c;
+	struct pw_tunables tun; /* egress decides the output chain's verdict */
 	struct pw_diags d;
 	bool have_pol, have_inv, compiled;
 };
@@ -72,6 +73,11 @@ static bool takes_value(const char *arg)
 	for (i = 0; opts[i]; i++)
 		if (!strcmp(arg, opts[i]))
 			return true;
+	/* the datapath settings (--egress MODE, --flow-table N, ...) */
+	for (i = 0; i < PW_NTUN; i++)
+		if (!strncmp(arg, "--", 2) &&
+		    !strcmp(arg + 2, pw_tun_desc(i)->key))
+			return true;
 	return false;
 }
 
@@ -104,8 +110,9 @@ static int parse_args(int argc, char **argv, struct export_args *a)
 	}
 	while (++i < argc)
 		rest[n++] = argv[i];
-	rc = pw_hostopts_parse(&pw_cmd_export, PW_HO_IFACE | PW_HO_HOST, n,
-			       rest, &a->ho);
+	rc = pw_hostopts_parse(&pw_cmd_export,
+			       PW_HO_IFACE | PW_HO_HOST | PW_HO_TUNE, n, rest,
+			       &a->ho);
 	if (!rc && a->format < 0) {
 		pw_cli_err("export: --nft, --iptables or --ip6tables is needed "
 			   "(the ruleset to write)");
@@ -123,7 +130,8 @@ static int compile_host(const struct export_args *a, struct export_run *r)
 {
 	struct pw_compile_opts co;
 
-	if (pw_hostopts_settings(&pw_cmd_export, &a->ho, NULL, &r->st, &r->d))
+	if (pw_hostopts_host(&pw_cmd_export, &a->ho, NULL, NULL, &r->st,
+			     &r->tun, &r->d))
 		return -1;
 	co = (struct pw_compile_opts){
 		.host_roles = (const char *const *)r->st.roles,
@@ -157,9 +165,8 @@ static void export_opts(const struct export_args *a,
 	*eo = (struct pw_export_opts){
 		.format = a->format,
 		.mode = r->st.mode,
-		/* TODO: from the profile once profiles can ask for egress
-		 * enforcement; until then egress is audited. */
-		.egress_enforce = false,
+		/* egress off has no twin here: the ruleset audits it */
+		.egress_enforce = r->tun.v[PW_TUN_EGRESS] == PW_EGRESS_ENFORCE,
 		.iface = a->ho.iface,
 		.log = a->log,
 		.host_roles = (const char *const *)r->st.roles,
