@@ -699,11 +699,13 @@ static __always_inline void pw_flow_touch(struct pw_flow *f,
 	}
 	if ((h->tcp_flags & PW_TCP_FIN) && !(f->flags & PW_FLOW_FIN)) {
 		f->flags |= PW_FLOW_FIN;
-		f->last_ns = now;
-		return;
+		now = now ?: bpf_ktime_get_coarse_ns();
 	}
-	if (now - f->last_ns > PW_FLOW_REFRESH_NS)
+	/* 0: seen within PW_FLOW_QUICK_JIFFIES, nothing to rewrite */
+	if (now) {
 		f->last_ns = now;
+		f->last_jiffies = bpf_jiffies64();
+	}
 }
 
 /* Record a flow whose first packet the policy let through. */
@@ -713,6 +715,7 @@ static __always_inline void pw_flow_open(const struct pw_flow_key *k,
 {
 	struct pw_flow f = {
 		.last_ns = bpf_ktime_get_coarse_ns(),
+		.last_jiffies = bpf_jiffies64(),
 		.slot = j->slot,
 		.role = j->role,
 		.port = h->dport,
@@ -971,7 +974,9 @@ static __always_inline int pw_opens_flow(const struct pw_hdrs *h)
 
 /*
  * The flow of @key, NULL when there is none or it has aged out (then it
- * is removed here: nothing else sweeps the table).  *@now is the clock.
+ * is removed here: nothing else sweeps the table).  *@now is the clock,
+ * or 0 when the flow was seen within PW_FLOW_QUICK_JIFFIES: it is alive
+ * then, and pw_flow_touch() leaves it be.
  */
 static __always_inline struct pw_flow *pw_flow_find(const struct pw_config *cfg,
 						    const struct pw_flow_key *key,
@@ -979,8 +984,11 @@ static __always_inline struct pw_flow *pw_flow_find(const struct pw_config *cfg,
 {
 	struct pw_flow *f = bpf_map_lookup_elem(&pw_flows, key);
 
+	*now = 0;
 	if (!f)
 		return NULL;
+	if ((__u32)bpf_jiffies64() - f->last_jiffies < PW_FLOW_QUICK_JIFFIES)
+		return f;
 	*now = bpf_ktime_get_coarse_ns();
 	if (*now - f->last_ns <= pw_flow_timeout(cfg, f, key->proto))
 		return f;
@@ -1149,6 +1157,7 @@ static __always_inline int pw_flow_adopt(const struct pw_flow_key *key,
 {
 	struct pw_flow f = {
 		.last_ns = bpf_ktime_get_coarse_ns(),
+		.last_jiffies = bpf_jiffies64(),
 		.slot = rj->slot,
 		.role = rj->role,
 		.port = port,

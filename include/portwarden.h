@@ -498,19 +498,26 @@ enum pw_flow_flags {
 #define PW_SLOT_NONE 0xffffffffU
 
 struct pw_flow {
-	__u64 last_ns;  /* bpf_ktime_get_coarse_ns of the last packet (refreshed at most every PW_FLOW_REFRESH_NS) */
+	__u64 last_ns;  /* bpf_ktime_get_coarse_ns of the last packet, to about a second */
 	__u32 slot;     /* counter slot of the opening packet, or PW_SLOT_NONE */
 	__u16 role;     /* the remote side's role when the flow opened */
 	__u16 port;     /* the opening packet's destination port */
 	__u8 origin;    /* enum pw_flow_origin */
 	__u8 flags;     /* enum pw_flow_flags */
 	__u8 verdict;   /* of the opening packet: ALLOW or AUDIT */
-	__u8 pad[5];
+	__u8 pad;
+	__u32 last_jiffies; /* low 32 bits of jiffies when last_ns was written */
 };
 _Static_assert(sizeof(struct pw_flow) == 24, "pw_flow layout");
 
-/* A flow's last_ns is rewritten at most this often (a shared cache line). */
-#define PW_FLOW_REFRESH_NS 1000000000ULL
+/*
+ * A flow seen less than PW_FLOW_QUICK_JIFFIES ago is alive (every age is
+ * at least a second, and this is at most a second at HZ >= 100) and its
+ * last_ns is fresh enough: the packet reads jiffies, which the JIT inlines,
+ * and neither the clock nor the flow's cache line is written.  Past it,
+ * the clock decides and last_ns and last_jiffies are rewritten.
+ */
+#define PW_FLOW_QUICK_JIFFIES 100U
 
 /* ------------------------------------------------------------------ */
 /* Map: pw_stats (PERCPU_ARRAY of __u64) - datapath housekeeping       */

@@ -704,6 +704,9 @@ static void age_flow(const struct tuple *t, unsigned hook, __u64 age_s)
 	/* wraps below zero on a young machine: the program's
 	 * "now - last_ns" wraps back the same way */
 	f.last_ns = coarse_now() - age_s * 1000000000ULL;
+	/* and long ago in jiffies, or the program takes it as just seen
+	 * without looking at the clock (PW_FLOW_QUICK_JIFFIES) */
+	f.last_jiffies -= 1U << 30;
 	flow_put(t, hook, &f);
 }
 
