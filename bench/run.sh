@@ -4,7 +4,8 @@
 #
 #   1. pw-bench: per-packet cost against floors and an LPM trie;
 #   2. pw-bench --scaling: 10 .. 100,000 CIDRs and 10 .. 10,000 rules;
-#   3. peers.sh: portwarden against xdp-filter (BPF_PROG_TEST_RUN) and, on
+#   3. pw-flows: what the flow table costs on the XDP and tc hooks;
+#   4. peers.sh: portwarden against xdp-filter (BPF_PROG_TEST_RUN) and, on
 #      a veth pair fed by pw-gen, against nftables and iptables.
 #
 #   bench/run.sh [--quick]
@@ -26,7 +27,8 @@ bench/setup.sh
 if [ ! -f "$build/build.ninja" ]; then
 	meson setup "$build"
 fi
-ninja -C "$build" portwarden bench/pw-bench bench/pw-peers bench/pw-gen
+ninja -C "$build" portwarden bench/pw-bench bench/pw-peers bench/pw-gen \
+	bench/pw-flows
 
 mkdir -p bench/results
 out=bench/results/$(date +%Y-%m-%d).md
@@ -59,6 +61,16 @@ git diff --quiet HEAD -- bpf include user bench meson.build 2>/dev/null ||
 	echo
 } >>"$tmp"
 "$build/bench/pw-bench" --scaling "${pw_args[@]}" | tee -a "$tmp"
+{
+	echo
+	echo "## Flows (pw-flows)"
+	echo
+	echo '```text'
+} >>"$tmp"
+flows_args=()
+[ ${#quick[@]} -gt 0 ] && flows_args=(--rounds 3 --repeat 200000)
+"$build/bench/pw-flows" "${flows_args[@]}" | tee -a "$tmp"
+echo '```' >>"$tmp"
 echo >>"$tmp"
 BUILD_DIR=$build bench/peers.sh "${quick[@]}" | tee -a "$tmp"
 echo "- load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$tmp"
