@@ -652,22 +652,6 @@ static __always_inline int pw_flow_key_of(const struct pw_hdrs *h, __u32 dir,
 	return 0;
 }
 
-/* Idle age after which flow @f is gone, in ns. */
-static __always_inline __u64 pw_flow_timeout(const struct pw_config *cfg,
-					     const struct pw_flow *f,
-					     __u32 proto)
-{
-	__u32 s;
-
-	if (proto == PW_IPPROTO_TCP && (f->flags & PW_FLOW_FIN))
-		s = cfg->flow_fin_timeout_s ?: PW_DEFAULT_FLOW_FIN_TIMEOUT_S;
-	else if (proto == PW_IPPROTO_TCP || proto == PW_IPPROTO_SCTP)
-		s = cfg->flow_tcp_timeout_s ?: PW_DEFAULT_FLOW_TCP_TIMEOUT_S;
-	else
-		s = cfg->flow_udp_timeout_s ?: PW_DEFAULT_FLOW_UDP_TIMEOUT_S;
-	return (__u64)s * 1000000000ULL;
-}
-
 /*
  * Is the packet a reply of flow @f: going the other way than the packet
  * that opened it?  An echo is answered only by an echo reply.
@@ -990,7 +974,7 @@ static __always_inline struct pw_flow *pw_flow_find(const struct pw_config *cfg,
 	if ((__u32)bpf_jiffies64() - f->last_jiffies < PW_FLOW_QUICK_JIFFIES)
 		return f;
 	*now = bpf_ktime_get_coarse_ns();
-	if (*now - f->last_ns <= pw_flow_timeout(cfg, f, key->proto))
+	if (*now - f->last_ns <= pw_flow_timeout_ns(cfg, f, key->proto))
 		return f;
 	if (bpf_map_delete_elem(&pw_flows, key) == 0)
 		pw_stat(PW_STAT_FLOW_EXPIRED);

@@ -511,6 +511,27 @@ struct pw_flow {
 _Static_assert(sizeof(struct pw_flow) == 24, "pw_flow layout");
 
 /*
+ * Idle age after which flow @f (IP protocol @proto) is gone, in ns: the
+ * datapath's test and the one `status` uses to count live flows.
+ */
+static inline __u64 pw_flow_timeout_ns(const struct pw_config *cfg,
+				       const struct pw_flow *f, __u32 proto)
+{
+	__u32 s;
+
+	if (proto == PW_IPPROTO_TCP && (f->flags & PW_FLOW_FIN))
+		s = cfg->flow_fin_timeout_s ? cfg->flow_fin_timeout_s :
+					      PW_DEFAULT_FLOW_FIN_TIMEOUT_S;
+	else if (proto == PW_IPPROTO_TCP || proto == PW_IPPROTO_SCTP)
+		s = cfg->flow_tcp_timeout_s ? cfg->flow_tcp_timeout_s :
+					      PW_DEFAULT_FLOW_TCP_TIMEOUT_S;
+	else
+		s = cfg->flow_udp_timeout_s ? cfg->flow_udp_timeout_s :
+					      PW_DEFAULT_FLOW_UDP_TIMEOUT_S;
+	return (__u64)s * 1000000000ULL;
+}
+
+/*
  * A flow seen less than PW_FLOW_QUICK_JIFFIES ago is alive (every age is
  * at least a second, and this is at most a second at HZ >= 100) and its
  * last_ns is fresh enough: the packet reads jiffies, which the JIT inlines,

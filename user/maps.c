@@ -1062,21 +1062,6 @@ void pw_config_defaults(struct pw_config *cfg)
 	cfg->event_burst = PW_DEFAULT_EVENT_BURST;
 }
 
-/* Same arithmetic as pw_flow_timeout() in bpf/portwarden.bpf.c. */
-__u64 pw_flow_timeout_ns(const struct pw_config *cfg, const struct pw_flow *f,
-			 __u8 proto)
-{
-	__u32 s;
-
-	if (proto == PW_IPPROTO_TCP && (f->flags & PW_FLOW_FIN))
-		s = cfg->flow_fin_timeout_s ?: PW_DEFAULT_FLOW_FIN_TIMEOUT_S;
-	else if (proto == PW_IPPROTO_TCP || proto == PW_IPPROTO_SCTP)
-		s = cfg->flow_tcp_timeout_s ?: PW_DEFAULT_FLOW_TCP_TIMEOUT_S;
-	else
-		s = cfg->flow_udp_timeout_s ?: PW_DEFAULT_FLOW_UDP_TIMEOUT_S;
-	return (__u64)s * 1000000000ULL;
-}
-
 /*
  * Walk a hash map: keys first (the datapath keeps changing it while we
  * read), then each value; a key gone in between is skipped.  @value_size

@@ -187,11 +187,6 @@ struct pw_flow_usage {
 int pw_maps_flow_usage(const struct pw_maps *m, __u64 now_ns,
 		       struct pw_flow_usage *u);
 
-/* Idle age of flow @f (protocol @proto) after which it is gone, in ns,
- * as the datapath computes it under @cfg. */
-__u64 pw_flow_timeout_ns(const struct pw_config *cfg, const struct pw_flow *f,
-			 __u8 proto);
-
 /*
  * Call @cb for every entry of pw_flows, pw_samples or pw_shadow (the last
  * summed over CPUs).  A non-zero return from @cb stops the walk and is
