@@ -109,8 +109,13 @@ run_fuzzers() {
 	fi
 }
 
+echo "run-tests: gcc build and suites: $SECONDS s"
+start=$SECONDS
 [ "${PW_SANITIZE:-1}" = 0 ] || run_sanitized
+echo "run-tests: sanitizer build and suites: $((SECONDS - start)) s"
+start=$SECONDS
 [ "${PW_FUZZ:-1}" = 0 ] || run_fuzzers
+echo "run-tests: fuzzers: $((SECONDS - start)) s"
 
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] || rc=1
