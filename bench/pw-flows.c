@@ -167,7 +167,7 @@ struct bench_case {
 	const char *name;
 	int dir;
 	struct bench_pkt pkt;
-	int want; /* the program's return: XDP_PASS/XDP_DROP, TC_ACT_OK */
+	int want; /* the program's return: XDP_PASS/XDP_DROP, TC_ACT_UNSPEC */
 };
 
 static int run_case(struct host *h, int floor_fd, const struct bench_case *bc,
@@ -272,9 +272,11 @@ int main(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		if (cases[i].dir == PW_DIR_INGRESS && !cases[i].want)
 			cases[i].want = XDP_PASS;
+		else if (!cases[i].want)
+			cases[i].want = TC_ACT_UNSPEC;
 
 	/* the flows the reply cases answer, opened by the hooks themselves */
-	if (open_flow(h.tc_fd, bastion, 50000, db, 22, TC_ACT_OK) ||
+	if (open_flow(h.tc_fd, bastion, 50000, db, 22, (uint32_t)TC_ACT_UNSPEC) ||
 	    open_flow(h.xdp_fd, op, 40000, bastion, 22, XDP_PASS))
 		return 1;
 

@@ -1286,10 +1286,13 @@ int pw_tc_egress(struct __sk_buff *skb)
 		data = (void *)(long)skb->data;
 		data_end = (void *)(long)skb->data_end;
 	}
+	/* TC_ACT_UNSPEC, not TC_ACT_OK, for a packet that passes: OK would
+	 * end the filter chain, and the filters after ours on the hook
+	 * (other tools' too) would never see the packet */
 	return pw_frame(data, data_end, skb->len, PW_DIR_EGRESS,
 			skb->ifindex) ?
 		       TC_ACT_SHOT :
-		       TC_ACT_OK;
+		       TC_ACT_UNSPEC;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

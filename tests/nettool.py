@@ -11,6 +11,8 @@
     udp-echo SRC DST PORT            send one datagram, wait 2 s for an
                                      answer; exit 0 if one came
     serve-udp ADDR PORT              answer every datagram until killed
+    sink-udp ADDR PORT               take every datagram, answer none (no
+                                     port-unreachable errors either)
     tcp-ack SRC SPORT DST DPORT      one crafted IPv4 TCP ACK (raw socket)
                                      with no connection behind it
 
@@ -108,6 +110,16 @@ def serve_udp(addr, port):
         s.sendto(data, peer)
 
 
+def sink_udp(addr, port):
+    s = socket.socket(family(addr), socket.SOCK_DGRAM)
+    # "udp" may send from this very port while the sink listens
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    v6only(s)
+    s.bind((addr, int(port)))
+    while True:
+        s.recvfrom(64)
+
+
 def checksum(data):
     if len(data) % 2:
         data += b"\0"
@@ -140,6 +152,7 @@ COMMANDS = {
     "udp-flows": udp_flows,
     "udp-echo": udp_echo,
     "serve-udp": serve_udp,
+    "sink-udp": sink_udp,
     "tcp-ack": tcp_ack,
 }
 

@@ -275,7 +275,12 @@ static inline int xr_run(struct xr *x, const void *pkt, uint32_t len,
 	return xr_run_fd(x->prog_fd, pkt, len, retval);
 }
 
-/* tc return codes, without pulling in <linux/pkt_cls.h>. */
+/*
+ * tc return codes, without pulling in <linux/pkt_cls.h>.  The egress
+ * program passes a packet with UNSPEC (the next filter, or the default:
+ * send it), so that filters after it still run.
+ */
+#define XR_TC_ACT_UNSPEC (-1)
 #define XR_TC_ACT_OK 0
 #define XR_TC_ACT_SHOT 2
 
@@ -322,7 +327,7 @@ static inline int xr_run_dir(struct xr *x, unsigned dir, const void *pkt,
 	err = xr_run_tc(x, pkt, len, &rc);
 	if (err)
 		return err;
-	*action = rc == XR_TC_ACT_OK	 ? PW_XDP_PASS :
+	*action = rc == XR_TC_ACT_UNSPEC ? PW_XDP_PASS :
 		  rc == XR_TC_ACT_SHOT ? PW_XDP_DROP :
 					 1000 + rc;
 	return 0;
