@@ -8,31 +8,8 @@
 # roles and options, JSON errors, exit statuses.
 set -u
 
-pw=${1:?usage: cli_check.sh PORTWARDEN}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-checks=0
-
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-
-# run EXPECTED_STATUS CMD... : stdout in $tmp/out, stderr in $tmp/err
-run() {
-	local want=$1 got
-	shift
-	checks=$((checks + 1))
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" != "$want" ]; then
-		fail "exit $got, expected $want: $*"
-		sed 's/^/    stderr: /' "$tmp/err" | head -5 >&2
-		return 1
-	fi
-	return 0
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+pw_test_init cli_check "$@"
 
 valid_json() {
 	if ! python3 -m json.tool "$tmp/out" >/dev/null 2>"$tmp/jerr"; then
@@ -165,5 +142,4 @@ run 0 "$pw" check --help
 run 0 "$pw" -j help && valid_json "help -j"
 run 0 "$pw" --version && { grep -q "^portwarden " "$tmp/out" || fail "--version"; }
 
-echo "cli_check: $checks runs, $failures failures"
-[ "$failures" -eq 0 ]
+pw_test_done

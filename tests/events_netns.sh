@@ -18,17 +18,10 @@
 # Addresses: 198.18.0.0/24 only, in namespaces pwev<pid>s and pwev<pid>c.
 set -u
 
-pw=${1:?usage: events_netns.sh PORTWARDEN}
-if [ "$(id -u)" -ne 0 ]; then
-	echo "events_netns: needs root (namespaces, XDP, bpffs); skipped"
-	exit 77
-fi
-for tool in ip python3; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "events_netns: $tool not installed; skipped"
-		exit 77
-	fi
-done
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+pw_test_init events_netns "$@"
+need_root "namespaces, XDP, bpffs"
+need_tools ip python3
 
 prefix=pwev
 srv=$prefix$$s
@@ -40,9 +33,6 @@ cli_mac=02:00:c6:12:01:02
 db=198.18.0.1
 app=198.18.0.2 op=198.18.0.3 stranger1=198.18.0.4 stranger2=198.18.0.5
 
-tmp=$(mktemp -d /tmp/pw-events-netns-XXXXXX)
-failures=0
-checks=0
 server_pid=
 watch_pid=
 
@@ -52,59 +42,14 @@ cleanup() {
 	"$pw" unload --netns "$srv" --iface "$srv_if" >/dev/null 2>&1
 	ip netns del "$srv" 2>/dev/null
 	ip netns del "$cli" 2>/dev/null
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# Namespaces of earlier runs that were killed (their pid is gone).
-remove_stale() {
-	local ns pid
-	for ns in $(ip netns list | awk '{print $1}'); do
-		case $ns in
-		"$prefix"[0-9]*[sc]) ;;
-		*) continue ;;
-		esac
-		pid=${ns#"$prefix"}
-		pid=${pid%[sc]}
-		if ! kill -0 "$pid" 2>/dev/null; then
-			"$pw" unload --netns "$ns" --iface "$srv_if" \
-				>/dev/null 2>&1
-			ip netns del "$ns"
-		fi
-	done
-}
-
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-
-die() {
-	echo "events_netns: $*" >&2
-	exit 1
-}
-
-# run EXPECTED_STATUS CMD... : stdout in $tmp/out, stderr in $tmp/err
-run() {
-	local want=$1 got
-	shift
-	checks=$((checks + 1))
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" != "$want" ]; then
-		fail "exit $got, expected $want: $*"
-		sed 's/^/    stderr: /' "$tmp/err" | head -5 >&2
-		return 1
-	fi
-	return 0
-}
+pw_on_exit cleanup
 
 # py NAME: run the python check $tmp/NAME.py with the remaining arguments
 py() {
 	local name=$1
 	shift
-	checks=$((checks + 1))
+	checked
 	python3 "$tmp/$name.py" "$@" >"$tmp/py.out" 2>&1 ||
 		fail "$name: $(cat "$tmp/py.out")"
 }
@@ -112,18 +57,8 @@ py() {
 # ------------------------------------------------------------- set up --
 
 setup_net() {
-	ip netns add "$srv" && ip netns add "$cli" || die "cannot add namespaces"
-	for ns in "$srv" "$cli"; do
-		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-			net.ipv6.conf.default.disable_ipv6=1 >/dev/null ||
-			die "cannot disable IPv6 in $ns"
-		ip -n "$ns" link set lo up
-	done
-	ip link add "$srv_if" address "$srv_mac" netns "$srv" type veth \
-		peer name "$cli_if" address "$cli_mac" netns "$cli" ||
-		die "cannot add the veth pair"
-	ip -n "$srv" link set "$srv_if" up
-	ip -n "$cli" link set "$cli_if" up
+	add_netns_pair "$srv" "$cli" "${ipv6_off[@]}"
+	add_veth "$srv" "$srv_if" "$srv_mac" "$cli" "$cli_if" "$cli_mac"
 	ip -n "$srv" addr add "$db/24" dev "$srv_if"
 	ip -n "$cli" neigh add "$db" lladdr "$srv_mac" dev "$cli_if" \
 		nud permanent
@@ -347,7 +282,7 @@ flows() {
 		die "client failed"
 }
 
-remove_stale
+remove_stale_netns "$prefix" "$srv_if"
 setup_net
 write_files
 start_server
@@ -365,14 +300,14 @@ nviolations=6
 	--timeout 30 >"$tmp/events.json" 2>"$tmp/watch.err" &
 watch_pid=$!
 flows "$tmp/flows.json" "${flow_specs[@]}"
-checks=$((checks + 1))
+checked
 wait "$watch_pid" || fail "watch --count $nviolations: $(cat "$tmp/watch.err")"
 watch_pid=
 py check_events "$tmp/events.json" "$tmp/flows.json" "$app:tcp:3306"
 
 # nothing more is waiting: each flow was reported once
 run 0 "$pw" watch --netns "$srv" --iface "$srv_if" -j --timeout 2
-checks=$((checks + 1))
+checked
 [ ! -s "$tmp/out" ] || fail "events after the first of each flow: $(cat "$tmp/out")"
 
 # text form, of one more violating flow
@@ -380,11 +315,11 @@ checks=$((checks + 1))
 	>"$tmp/events.txt" 2>"$tmp/watch.err" &
 watch_pid=$!
 flows "$tmp/flow1.json" "$stranger1:tcp:8080"
-checks=$((checks + 1))
+checked
 wait "$watch_pid" || fail "watch --count 1 (text): $(cat "$tmp/watch.err")"
 watch_pid=
 sport=$(python3 -c "import json; print(json.load(open('$tmp/flow1.json'))['sport'])")
-checks=$((checks + 1))
+checked
 grep -qE "^[0-9T:.+-]{28} $srv_if ingress $stranger1:$sport -> $db:8080 tcp from unknown: audited, unnamed port\$" \
 	"$tmp/events.txt" || fail "text event: $(cat "$tmp/events.txt")"
 
@@ -398,7 +333,7 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 kill -TERM "$watch_pid"
-checks=$((checks + 1))
+checked
 wait "$watch_pid" || fail "watch after SIGTERM: $(cat "$tmp/watch.err")"
 watch_pid=
 
@@ -420,7 +355,7 @@ cp "$tmp/ev.inventory" "$tmp/new.inventory"
 sed -n 's/^#   inventory: //p' "$tmp/suggest.txt" >>"$tmp/new.inventory"
 run 0 "$pw" check --policy "$tmp/new.policy" --inventory "$tmp/new.inventory" \
 	--role db
-checks=$((checks + 1))
+checked
 [ ! -s "$tmp/err" ] || fail "check warned: $(cat "$tmp/err")"
 
 run 0 "$pw" stats --netns "$srv" --iface "$srv_if" -j
@@ -433,7 +368,7 @@ run 0 "$pw" reload --netns "$srv" --iface "$srv_if" \
 flows "$tmp/flows2.json" "${flow_specs[@]}" "$stranger1:tcp:8080" \
 	"$stranger2:tcp:8080"
 run 0 "$pw" watch --netns "$srv" --iface "$srv_if" -j --timeout 2
-checks=$((checks + 1))
+checked
 [ ! -s "$tmp/out" ] || fail "events after the reload: $(cat "$tmp/out")"
 run 0 "$pw" stats --netns "$srv" --iface "$srv_if" -j
 cp "$tmp/out" "$tmp/after.json"
@@ -444,7 +379,7 @@ py check_allowed "$tmp/after.json" app:tcp:8080 app:udp:5353 op:tcp:3306 \
 
 # and suggest has nothing left to add
 run 0 "$pw" suggest --netns "$srv" --iface "$srv_if" -j
-checks=$((checks + 1))
+checked
 python3 -c "
 import json, sys
 doc = json.load(open('$tmp/out'))
@@ -470,7 +405,7 @@ done
 flood=()
 for i in $(seq 30); do flood+=("$app:udp:7001"); done
 flows "$tmp/flood.json" "${flood[@]}"
-checks=$((checks + 1))
+checked
 wait "$watch_pid" || fail "watch --timeout 4: $(cat "$tmp/watch.err")"
 watch_pid=
 py check_loss "$tmp/loss.json" 60
@@ -479,5 +414,4 @@ run 0 "$pw" unload --netns "$srv" --iface "$srv_if"
 run 1 "$pw" watch --netns "$srv" --iface "$srv_if" --timeout 1
 grep -q "not loaded" "$tmp/err" || fail "watch after unload: $(cat "$tmp/err")"
 
-echo "events_netns: $checks checks, $failures failures"
-[ "$failures" -eq 0 ]
+pw_test_done

@@ -32,21 +32,12 @@
 # pwex<pid>x<run>s and pwex<pid>x<run>c.  Needs root; exits 77 otherwise.
 set -u
 
-pw=${1:?usage: export_netns.sh PORTWARDEN}
-src_root=${PW_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-profiles=$src_root/policies/profiles
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+pw_test_init export_netns "$@"
+need_root "namespaces, netfilter, XDP"
+need_tools ip python3 nft iptables-restore ip6tables-restore
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "export_netns: needs root (namespaces, netfilter, XDP); skipped"
-	exit 77
-fi
-for tool in ip python3 nft iptables-restore ip6tables-restore; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "export_netns: $tool not installed (scripts/setup.sh" \
-			"installs it); skipped"
-		exit 77
-	fi
-done
+profiles=$src/policies/profiles
 
 prefix=pwex
 runs=(none nft iptables portwarden)
@@ -54,11 +45,8 @@ srv_if=pwexs0
 cli_if=pwexc0
 timeout_s=2
 
-tmp=$(mktemp -d /tmp/pw-export-netns-XXXXXX)
 server_pid=
 peer_pid=
-: >"$tmp/failures"
-: >"$tmp/checks"
 
 # The namespaces of run K (an index into runs): server and client.
 ns_of() {
@@ -87,44 +75,8 @@ cleanup() {
 		srv=$(ns_of "$k" s) cli=$(ns_of "$k" c)
 		teardown
 	done
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# Namespaces of earlier runs that were killed (their pid is gone).
-remove_stale() {
-	local ns pid
-	for ns in $(ip netns list | awk '{print $1}'); do
-		case $ns in
-		"$prefix"[0-9]*x[0-9][sc]) ;;
-		*) continue ;;
-		esac
-		pid=${ns#"$prefix"}
-		pid=${pid%%x*}
-		if ! kill -0 "$pid" 2>/dev/null; then
-			"$pw" unload --netns "$ns" --iface "$srv_if" \
-				>/dev/null 2>&1
-			ip netns del "$ns"
-		fi
-	done
-}
-
-# Counted in files: the runs are subshells.
-fail() {
-	echo "FAIL: $*" >&2
-	echo "$*" >>"$tmp/failures"
-}
-
-checked() {
-	echo . >>"$tmp/checks"
-}
-
-# Give up on this run (a subshell) or the whole test.
-die() {
-	fail "$*"
-	exit 1
-}
+pw_on_exit cleanup
 
 # ------------------------------------------------------------ helpers --
 
@@ -208,21 +160,12 @@ EOF
 # setup_net SERVER_V4 SERVER_V6 CLIENT_ADDRS...: fresh namespaces, the
 # server's two addresses, the clients' addresses, host routes both ways.
 setup_net() {
-	local s4=$1 s6=$2 a ns
+	local s4=$1 s6=$2 a
 	shift 2
-	ip netns add "$srv" && ip netns add "$cli" ||
-		die "cannot add namespaces"
-	for ns in "$srv" "$cli"; do
-		# no duplicate address detection: addresses work at once
-		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
-			net.ipv6.conf.default.accept_dad=0 >/dev/null ||
-			die "cannot set sysctls in $ns"
-		ip -n "$ns" link set lo up
-	done
-	ip link add "$srv_if" netns "$srv" type veth peer name "$cli_if" \
-		netns "$cli" || die "cannot add the veth pair"
-	ip -n "$srv" link set "$srv_if" up
-	ip -n "$cli" link set "$cli_if" up
+	# no duplicate address detection: addresses work at once
+	add_netns_pair "$srv" "$cli" net.ipv6.conf.all.accept_dad=0 \
+		net.ipv6.conf.default.accept_dad=0
+	add_veth "$srv" "$srv_if" "" "$cli" "$cli_if" ""
 	ip -n "$srv" addr add "$s4/32" dev "$srv_if"
 	ip -n "$srv" addr add "$s6/128" dev "$srv_if" nodad
 	ip -n "$cli" route add "$s4/32" dev "$cli_if"
@@ -405,7 +348,7 @@ bastion4=198.18.5.10 bastion6=2001:db8:5::10
 grafana4=198.18.6.10 grafana6=2001:db8:6::10
 unknown4=198.18.8.8 unknown6=2001:db8:8::8
 
-remove_stale
+remove_stale_netns "$prefix" "$srv_if"
 
 # ------------------------------------------------------------- bastion --
 # Only operators reach 22/tcp; everything else is dropped.
@@ -477,7 +420,4 @@ both op-http "$op4" "$op6" tcp 10001 dropped
 out_flow local-carbon "$repman4" "$repman4" tcp 2003 ok
 run_scenario
 
-checks=$(wc -l <"$tmp/checks")
-failures=$(wc -l <"$tmp/failures")
-echo "export_netns: $checks checks, $failures failures"
-[ "$failures" -eq 0 ]
+pw_test_done

@@ -20,18 +20,10 @@
 # the neighbours are static (nothing but our packets crosses the link).
 set -u
 
-pw=${1:?usage: exporter_netns.sh PORTWARDEN}
-src=${PW_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-if [ "$(id -u)" -ne 0 ]; then
-	echo "exporter_netns: needs root (namespaces, XDP, bpffs); skipped"
-	exit 77
-fi
-for tool in ip python3 prometheus promtool; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "exporter_netns: $tool not installed (scripts/setup.sh); skipped"
-		exit 77
-	fi
-done
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+pw_test_init exporter_netns "$@"
+need_root "namespaces, XDP, bpffs"
+need_tools ip python3 prometheus promtool
 
 prefix=pwmx
 srv=$prefix$$s
@@ -44,11 +36,8 @@ srv_mac2=02:00:c6:12:01:03 cli_mac2=02:00:c6:12:01:04
 db1=198.18.2.11 repman=198.18.1.10 app=198.18.4.11 bastion=198.18.5.10
 stranger=198.18.200.4 # in no role: "unknown"
 
-tmp=$(mktemp -d /tmp/pw-exporter-netns-XXXXXX)
 exporter_pid=
 prom_pid=
-failures=0
-checks=0
 
 # stop PID: SIGTERM, then wait for it (it is our child)
 stop() {
@@ -64,41 +53,8 @@ cleanup() {
 	"$pw" unload --netns "$srv" --iface "$srv_if2" >/dev/null 2>&1
 	ip netns del "$srv" 2>/dev/null
 	ip netns del "$cli" 2>/dev/null
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# Namespaces of earlier runs that were killed (their pid is gone).
-remove_stale() {
-	local ns pid
-	for ns in $(ip netns list | awk '{print $1}'); do
-		# exactly <prefix><digits><s|c>: other tests' names are not ours
-		[[ $ns =~ ^${prefix}([0-9]+)[sc]$ ]] || continue
-		pid=${BASH_REMATCH[1]}
-		if ! kill -0 "$pid" 2>/dev/null; then
-			"$pw" unload --netns "$ns" --iface "$srv_if" >/dev/null 2>&1
-			"$pw" unload --netns "$ns" --iface "$srv_if2" >/dev/null 2>&1
-			ip netns del "$ns"
-		fi
-	done
-}
-
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-
-die() {
-	echo "exporter_netns: $*" >&2
-	exit 1
-}
-
-# check CONDITION MESSAGE
-check() {
-	checks=$((checks + 1))
-	eval "$1" || fail "$2"
-}
+pw_on_exit cleanup
 
 # http URL [METHOD]: "STATUS" on line 1, the body after, in $tmp/http
 http() {
@@ -156,25 +112,15 @@ EOF
 
 # veth SRV_IF CLI_IF SRV_MAC CLI_MAC SRV_ADDR: a pair, static neighbours
 veth() {
-	ip link add "$1" address "$3" netns "$srv" type veth \
-		peer name "$2" address "$4" netns "$cli" ||
-		die "cannot add the veth pair $1"
-	ip -n "$srv" link set "$1" up
-	ip -n "$cli" link set "$2" up
+	add_veth "$srv" "$1" "$3" "$cli" "$2" "$4"
 	ip -n "$srv" addr add "$5/32" dev "$1"
 	ip -n "$cli" route add "$5/32" dev "$2"
 	ip -n "$cli" neigh add "$5" lladdr "$3" dev "$2" nud permanent
 }
 
 setup_net() {
-	local ns a
-	ip netns add "$srv" && ip netns add "$cli" || die "cannot add namespaces"
-	for ns in "$srv" "$cli"; do
-		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-			net.ipv6.conf.default.disable_ipv6=1 >/dev/null ||
-			die "cannot disable IPv6 in $ns"
-		ip -n "$ns" link set lo up
-	done
+	local a
+	add_netns_pair "$srv" "$cli" "${ipv6_off[@]}"
 	veth "$srv_if" "$cli_if" "$srv_mac" "$cli_mac" "$db1"
 	veth "$srv_if2" "$cli_if2" "$srv_mac2" "$cli_mac2" "$bastion"
 	# the client's addresses, one per role, all on the first pair
@@ -196,7 +142,7 @@ load() {
 
 # bad_listen VALUE TEXT: exit 1 and TEXT in the message
 bad_listen() {
-	checks=$((checks + 1))
+	checked
 	"$pw" exporter --listen "$1" >"$tmp/out" 2>"$tmp/err"
 	local rc=$?
 	if [ $rc != 1 ] || ! grep -qF -- "$2" "$tmp/err"; then
@@ -223,7 +169,7 @@ start_exporter() {
 
 # ----------------------------------------------------------- the load --
 
-remove_stale
+remove_stale_netns "$prefix" "$srv_if" "$srv_if2"
 setup_net
 load "$srv_if" db-host
 
@@ -235,7 +181,7 @@ send "$repman" "$db1" udp 4567 1   # violation: Galera is db to db
 
 "$pw" -j stats --netns "$srv" --iface "$srv_if" >"$tmp/stats.json" ||
 	die "stats -j failed"
-checks=$((checks + 1))
+checked
 python3 - "$tmp/stats.json" <<'EOF' || fail "stats -j rows differ"
 import json, sys
 doc = json.load(open(sys.argv[1]))
@@ -258,7 +204,7 @@ start_exporter 127.0.0.1:0
 http "http://$exporter_at/metrics"
 check '[ "$(head -1 "$tmp/http")" = 200 ]' "/metrics: status $(head -1 "$tmp/http")"
 tail -n +2 "$tmp/http" >"$tmp/metrics"
-checks=$((checks + 1))
+checked
 promtool check metrics <"$tmp/metrics" >"$tmp/promtool" 2>&1 ||
 	fail "promtool check metrics: $(cat "$tmp/promtool")"
 check 'grep -qF "portwarden_packets_total{iface=\"$srv_if\",netns=\"$srv\",dir=\"ingress\",role=\"unknown\",proto=\"tcp\",port=\"23\",verdict=\"audit\",rule=\"none\"} 4" "$tmp/metrics"' \
@@ -365,7 +311,7 @@ wait_for "the counters in Prometheus" \
 	query_has "portwarden_packets_total{netns=\"$srv\"}"
 
 # Every row of stats -j, back from Prometheus: packets, bytes, rule.
-checks=$((checks + 1))
+checked
 python3 - "$api" "$tmp/stats.json" "$srv_if" "$srv" <<'EOF' || fail "Prometheus and stats -j differ"
 import json, sys, urllib.parse, urllib.request
 api, stats, iface, netns = sys.argv[1:5]
@@ -414,7 +360,7 @@ assert [x["metric"]["mode"] for x in mode] == ["audit"], mode
 EOF
 
 # The alert rules loaded and evaluated without error.
-checks=$((checks + 1))
+checked
 rules_ok() {
 	python3 - "$api" <<'EOF'
 import json, sys, urllib.request
@@ -432,7 +378,7 @@ wait_for "the alert rules to be evaluated" rules_ok
 
 # Every query of the Grafana dashboard parses and runs, with its variables
 # at "All"; those that do not need a rate above zero return data.
-checks=$((checks + 1))
+checked
 python3 - "$api" "$src/contrib/grafana/portwarden.json" <<'EOF' || fail "dashboard queries"
 import json, sys, urllib.error, urllib.parse, urllib.request
 api, path = sys.argv[1:3]
@@ -484,10 +430,9 @@ check '[ $rc = 0 ]' "exporter: exit $rc after SIGTERM, expected 0"
 check 'grep -q "stopped (SIGTERM)" "$tmp/exporter.err"' "exporter said nothing on SIGTERM"
 # Interfaces other than ours (other tests, other builds) may be loaded
 # meanwhile, and be logged; ours must not.
-checks=$((checks + 1))
+checked
 if grep -F "$srv" "$tmp/exporter.err"; then
 	fail "exporter stderr: $(cat "$tmp/exporter.err")"
 fi
 
-echo "exporter_netns: $checks checks, $failures failures"
-[ "$failures" -eq 0 ]
+pw_test_done

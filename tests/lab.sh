@@ -10,12 +10,9 @@
 # Needs root, and the load and stats commands.
 set -u
 
-pw=${1:?usage: lab.sh PORTWARDEN}
-
-if [ "$(id -u)" != 0 ]; then
-	echo "lab: needs root (network namespaces, BPF); skipped"
-	exit 77
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+pw_test_init lab "$@"
+need_root "network namespaces, BPF"
 for cmd in load unload stats; do
 	if ! "$pw" help "$cmd" >/dev/null 2>&1; then
 		echo "lab: 'portwarden $cmd' does not exist yet; skipped"
@@ -23,24 +20,10 @@ for cmd in load unload stats; do
 	fi
 done
 
-tmp=$(mktemp -d)
-trap '"$pw" lab --clean >/dev/null 2>&1; rm -rf "$tmp"' EXIT
-failures=0
-checks=0
-
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
+lab_clean() {
+	"$pw" lab --clean >/dev/null 2>&1
 }
-
-check() {
-	checks=$((checks + 1))
-	if ! eval "$1"; then
-		fail "$2"
-		return 1
-	fi
-	return 0
-}
+pw_on_exit lab_clean
 
 # Nothing of a lab may survive its run.
 no_leftovers() {
@@ -79,7 +62,7 @@ for product in $products; do
 	"$pw" lab "$product" -j >"$tmp/json" 2>"$tmp/err"
 	rc=$?
 	check '[ $rc = 0 ]' "portwarden lab $product -j: exit $rc"
-	checks=$((checks + 1))
+	checked
 	if ! python3 - "$tmp/json" "$product" <<-'EOF'
 		import json, sys
 		d = json.load(open(sys.argv[1]))
@@ -181,5 +164,4 @@ check 'python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 i
 	"unknown product -j: no JSON error document"
 no_leftovers "bad arguments"
 
-echo "lab: $checks checks, $failures failed"
-[ "$failures" = 0 ]
+pw_test_done

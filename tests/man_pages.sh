@@ -8,34 +8,22 @@
 # diagnostic that docs/policy-language.md lists.  Run from the source root.
 set -u
 
-pw=${1:?usage: man_pages.sh PORTWARDEN}
 man8=docs/portwarden.8
 man5=docs/portwarden-policy.5
 ref=docs/policy-language.md
 
-if ! command -v groff >/dev/null; then
-	echo "man-pages: groff is not installed; skipped"
-	exit 77
-fi
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-checks=0
-
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+pw_test_init man-pages "$@"
+need_tools groff
 
 # -ww: every warning; -z: no output, only the diagnostics.
 for page in "$man8" "$man5"; do
-	checks=$((checks + 1))
+	checked
 	if ! groff -man -ww -z "$page" 2>"$tmp/warn" || [ -s "$tmp/warn" ]; then
 		fail "$page: groff warns:"
 		head -10 "$tmp/warn" >&2
 	fi
-	checks=$((checks + 1))
+	checked
 	groff -man -Tascii -P-c -P-b -P-u "$page" 2>/dev/null |
 		col -b 2>/dev/null >"$tmp/$(basename "$page").txt" ||
 		groff -man -Tascii -P-c -P-b -P-u "$page" >"$tmp/$(basename "$page").txt"
@@ -48,7 +36,7 @@ done
 if ! "$pw" help -j >"$tmp/help.json"; then
 	fail "portwarden help -j failed"
 fi
-checks=$((checks + 1))
+checked
 if ! python3 - "$tmp/help.json" "$man8" "$tmp/portwarden.8.txt" <<-'EOF'
 	import json, re, sys
 	cmds = json.load(open(sys.argv[1]))["commands"]
@@ -73,7 +61,7 @@ then
 fi
 
 # portwarden-policy(5) against the language reference.
-checks=$((checks + 1))
+checked
 if ! python3 - "$ref" "$tmp/portwarden-policy.5.txt" <<-'EOF'
 	import re, sys
 	ref = open(sys.argv[1]).read()
@@ -99,5 +87,4 @@ then
 	fail "$man5 is not true to $ref (above)"
 fi
 
-echo "man-pages: $checks checks, $failures failed"
-[ "$failures" = 0 ]
+pw_test_done

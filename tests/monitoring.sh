@@ -11,45 +11,31 @@
 # No root needed; exits 77 when promtool or python3 is missing.
 set -u
 
-pw=${1:?usage: monitoring.sh PORTWARDEN}
-src=${PW_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+pw_test_init monitoring "$@"
+need_tools promtool python3
+
 rules=$src/contrib/prometheus/portwarden.rules.yml
 dashboard=$src/contrib/grafana/portwarden.json
 metrics_md=$src/docs/metrics.md
-for tool in promtool python3; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "monitoring: $tool not installed (scripts/setup.sh); skipped"
-		exit 77
-	fi
-done
 
-tmp=$(mktemp -d /tmp/pw-monitoring-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-checks=0
-
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-
-# run DESCRIPTION CMD...: CMD must exit 0
-run() {
+# passes DESCRIPTION CMD...: CMD must exit 0 (its output shown if not)
+passes() {
 	local what=$1
 	shift
-	checks=$((checks + 1))
+	checked
 	if ! "$@" >"$tmp/out" 2>&1; then
 		fail "$what"
 		sed 's/^/    /' "$tmp/out" | head -40 >&2
 	fi
 }
 
-run "promtool check rules" promtool check rules "$rules"
+passes "promtool check rules" promtool check rules "$rules"
 # the test file names the rules relative to itself
-run "promtool test rules" \
+passes "promtool test rules" \
 	bash -c "cd '$src/tests' && promtool test rules prometheus_rules.test.yml"
 
-run "dashboard structure" python3 - "$dashboard" <<'EOF'
+passes "dashboard structure" python3 - "$dashboard" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
 variables = {v["name"]: v for v in d["templating"]["list"]}
@@ -77,25 +63,24 @@ sed -n 's/^| `\(portwarden_[a-z_]*\)` |.*/\1/p' "$metrics_md" | sort -u \
 	>"$tmp/documented"
 
 # Every metric that a rule or a panel names is documented.
-checks=$((checks + 1))
+checked
 grep -oh 'portwarden_[a-z_]*' "$rules" "$dashboard" | sort -u >"$tmp/used"
 missing=$(comm -23 "$tmp/used" "$tmp/documented")
 [ -z "$missing" ] || fail "used but not in docs/metrics.md: $missing"
 
 # What the exporter writes is what docs/metrics.md lists.
 if "$pw" exporter --once >"$tmp/once" 2>"$tmp/once.err"; then
-	checks=$((checks + 1))
+	checked
 	sed -n 's/^# TYPE \([a-z_]*\) .*/\1/p' "$tmp/once" | sort >"$tmp/written"
 	undocumented=$(comm -23 "$tmp/written" "$tmp/documented")
 	[ -z "$undocumented" ] || fail "written but not documented: $undocumented"
-	checks=$((checks + 1))
+	checked
 	unwritten=$(comm -13 "$tmp/written" "$tmp/documented")
 	[ -z "$unwritten" ] || fail "documented but not written: $unwritten"
-	run "promtool check metrics (exporter --once)" \
+	passes "promtool check metrics (exporter --once)" \
 		bash -c "promtool check metrics <'$tmp/once'"
 else
 	echo "monitoring: 'portwarden exporter --once' failed ($(cat "$tmp/once.err")); family list not compared"
 fi
 
-echo "monitoring: $checks checks, $failures failures"
-[ "$failures" -eq 0 ]
+pw_test_done

@@ -19,17 +19,10 @@
 # Addresses: 198.18.0.0/24 only, in namespaces pwsn<pid>s and pwsn<pid>c.
 set -u
 
-pw=${1:?usage: stats_netns.sh PORTWARDEN}
-if [ "$(id -u)" -ne 0 ]; then
-	echo "stats_netns: needs root (namespaces, XDP, bpffs); skipped"
-	exit 77
-fi
-for tool in ip python3; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "stats_netns: $tool not installed; skipped"
-		exit 77
-	fi
-done
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+pw_test_init stats_netns "$@"
+need_root "namespaces, XDP, bpffs"
+need_tools ip python3
 
 prefix=pwsn
 srv=$prefix$$s
@@ -43,61 +36,12 @@ srv_from_app=198.18.0.1 app=198.18.0.2
 srv_from_op=198.18.0.11 op=198.18.0.3
 srv_from_unknown=198.18.0.21 unknown=198.18.0.4
 
-tmp=$(mktemp -d /tmp/pw-stats-netns-XXXXXX)
-failures=0
-checks=0
-
 cleanup() {
 	"$pw" unload --netns "$srv" --iface "$srv_if" >/dev/null 2>&1
 	ip netns del "$srv" 2>/dev/null
 	ip netns del "$cli" 2>/dev/null
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# Namespaces of earlier runs that were killed (their pid is gone).
-remove_stale() {
-	local ns pid
-	for ns in $(ip netns list | awk '{print $1}'); do
-		case $ns in
-		"$prefix"[0-9]*[sc]) ;;
-		*) continue ;;
-		esac
-		pid=${ns#"$prefix"}
-		pid=${pid%[sc]}
-		if ! kill -0 "$pid" 2>/dev/null; then
-			"$pw" unload --netns "$ns" --iface "$srv_if" \
-				>/dev/null 2>&1
-			ip netns del "$ns"
-		fi
-	done
-}
-
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-
-die() {
-	echo "stats_netns: $*" >&2
-	exit 1
-}
-
-# run EXPECTED_STATUS CMD... : stdout in $tmp/out, stderr in $tmp/err
-run() {
-	local want=$1 got
-	shift
-	checks=$((checks + 1))
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" != "$want" ]; then
-		fail "exit $got, expected $want: $*"
-		sed 's/^/    stderr: /' "$tmp/err" | head -5 >&2
-		return 1
-	fi
-	return 0
-}
+pw_on_exit cleanup
 
 stats() {
 	run 0 "$pw" stats --netns "$srv" --iface "$srv_if" "$@"
@@ -106,30 +50,13 @@ stats() {
 # expect_row ROLE PROTO/PORT VERDICT PACKETS RULE: one such row in $tmp/out
 expect_row() {
 	local got
-	checks=$((checks + 1))
+	checked
 	got=$(awk -v r="$1" -v p="$2" -v v="$3" \
 		'$1 == "ingress" && $2 == r && $3 == p && $4 == v \
 		 { print $5 " " $7 }' "$tmp/out")
 	if [ "$got" != "$4 $5" ]; then
 		fail "row $1 $2 $3: got '${got}', expected '$4 $5'"
 		sed 's/^/    /' "$tmp/out" >&2
-	fi
-}
-
-expect_in() {
-	local file=$1 text=$2
-	checks=$((checks + 1))
-	if ! grep -qF -- "$text" "$file"; then
-		fail "'$text' not in $(basename "$file")"
-		sed 's/^/    /' "$file" | head -40 >&2
-	fi
-}
-
-expect_not_in() {
-	local file=$1 text=$2
-	checks=$((checks + 1))
-	if grep -qF -- "$text" "$file"; then
-		fail "'$text' unexpectedly in $(basename "$file")"
 	fi
 }
 
@@ -164,18 +91,8 @@ send_traffic() {
 # ------------------------------------------------------------- set up --
 
 setup_net() {
-	ip netns add "$srv" && ip netns add "$cli" || die "cannot add namespaces"
-	for ns in "$srv" "$cli"; do
-		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-			net.ipv6.conf.default.disable_ipv6=1 >/dev/null ||
-			die "cannot disable IPv6 in $ns"
-		ip -n "$ns" link set lo up
-	done
-	ip link add "$srv_if" address "$srv_mac" netns "$srv" type veth \
-		peer name "$cli_if" address "$cli_mac" netns "$cli" ||
-		die "cannot add the veth pair"
-	ip -n "$srv" link set "$srv_if" up
-	ip -n "$cli" link set "$cli_if" up
+	add_netns_pair "$srv" "$cli" "${ipv6_off[@]}"
+	add_veth "$srv" "$srv_if" "$srv_mac" "$cli" "$cli_if" "$cli_mac"
 	for a in "$srv_from_app" "$srv_from_op" "$srv_from_unknown"; do
 		ip -n "$srv" addr add "$a/32" dev "$srv_if"
 		ip -n "$cli" neigh add "$a" lladdr "$srv_mac" dev "$cli_if" \
@@ -207,7 +124,7 @@ $2
 EOF
 }
 
-remove_stale
+remove_stale_netns "$prefix" "$srv_if"
 setup_net
 write_policy "" ""
 cat >"$tmp/stats.inventory" <<EOF
@@ -231,10 +148,10 @@ expect_row op tcp/22 allow 2 2
 expect_row app udp/5000-5009 allow 2 3
 expect_row unknown tcp/3306 audit 1 1
 # sorted by packets: the 4-packet violation comes first
-checks=$((checks + 1))
+checked
 first=$(awk '$1 == "ingress" { print $2 " " $3; exit }' "$tmp/out")
 [ "$first" = "unknown tcp/23" ] || fail "first row is '$first'"
-checks=$((checks + 1))
+checked
 rows=$(awk '$1 == "ingress"' "$tmp/out" | wc -l)
 [ "$rows" = 5 ] || fail "$rows rows, expected 5"
 expect_in "$tmp/out" "no rule"
@@ -245,7 +162,7 @@ expect_in "$tmp/out" "Not judged by a rule:
 expect_in "$tmp/out" "Interface $srv_if (netns $srv): policy statsnetns"
 
 stats --violations
-checks=$((checks + 1))
+checked
 rows=$(awk '$1 == "ingress"' "$tmp/out" | wc -l)
 [ "$rows" = 2 ] || fail "--violations: $rows rows, expected 2"
 expect_row unknown tcp/23 audit 4 -
@@ -259,7 +176,7 @@ expect_not_in "$tmp/out" "metrics"
 # --------------------------------------------------------- JSON, Prom --
 
 stats -j
-checks=$((checks + 1))
+checked
 python3 - "$tmp/out" <<'EOF' || fail "JSON rows differ"
 import json, sys
 doc = json.load(open(sys.argv[1]))
@@ -283,7 +200,7 @@ expect_in "$tmp/out" "portwarden_packets_total{iface=\"$srv_if\",netns=\"$srv\",
 expect_in "$tmp/out" "portwarden_packets_total{iface=\"$srv_if\",netns=\"$srv\",dir=\"ingress\",role=\"unknown\",proto=\"tcp\",port=\"23\",verdict=\"audit\",rule=\"none\"} 4"
 expect_in "$tmp/out" "portwarden_policy_info{iface=\"$srv_if\",netns=\"$srv\",policy=\"statsnetns\""
 if command -v promtool >/dev/null; then
-	checks=$((checks + 1))
+	checked
 	promtool check metrics <"$tmp/out" >"$tmp/promtool" 2>&1 ||
 		fail "promtool: $(cat "$tmp/promtool")"
 else
@@ -314,7 +231,7 @@ tcp "$srv_from_app" 3306 1
 stats --reset
 expect_row app tcp/3306 allow 4 1
 stats
-checks=$((checks + 1))
+checked
 rows=$(awk '$1 == "ingress"' "$tmp/out" | wc -l)
 [ "$rows" = 0 ] || fail "after --reset: $rows rows"
 tcp "$srv_from_op" 22 1
@@ -325,5 +242,4 @@ run 0 "$pw" unload --netns "$srv" --iface "$srv_if"
 run 1 "$pw" stats --netns "$srv" --iface "$srv_if"
 expect_in "$tmp/err" "not loaded"
 
-echo "stats_netns: $checks checks, $failures failures"
-[ "$failures" -eq 0 ]
+pw_test_done

@@ -21,21 +21,14 @@
 # skipped and the rest still runs.
 set -u
 
-pw=${1:?usage: valgrind_cli.sh PORTWARDEN}
-here=$(cd "$(dirname "$0")" && pwd)
-root=${PW_SOURCE_ROOT:-$(dirname "$here")}
-if ! command -v valgrind >/dev/null; then
-	echo "valgrind_cli: valgrind not installed; skipped"
-	exit 77
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+pw_test_init valgrind_cli "$@"
+need_tools valgrind
 
-tmp=$(mktemp -d /tmp/pw-valgrind-XXXXXX)
 ns=pwvg$$s
 peer=pwvg$$c
 ns_if=pwvg0
 peer_if=pwvg1
-checks=0
-failures=0
 loaded=false
 
 cleanup() {
@@ -44,19 +37,12 @@ cleanup() {
 	fi
 	ip netns del "$ns" 2>/dev/null
 	ip netns del "$peer" 2>/dev/null
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
+pw_on_exit cleanup
 
 vg_flags=(--error-exitcode=1 --leak-check=full
 	--errors-for-leak-kinds=definite,indirect
-	--suppressions="$here/valgrind.supp")
+	--suppressions="$src/tests/valgrind.supp")
 
 # vg EXPECTED_STATUS ARGS... : portwarden ARGS under valgrind; stdout in
 # $tmp/out.  Fails unless the status is EXPECTED_STATUS and no valgrind
@@ -64,7 +50,7 @@ vg_flags=(--error-exitcode=1 --leak-check=full
 vg() {
 	local want=$1 got log bad=0
 	shift
-	checks=$((checks + 1))
+	checked
 	rm -f "$tmp"/vg.*.log
 	valgrind "${vg_flags[@]}" --log-file="$tmp/vg.%p.log" "$pw" "$@" \
 		>"$tmp/out" 2>"$tmp/err"
@@ -86,7 +72,7 @@ vg() {
 }
 
 expect_in_out() {
-	checks=$((checks + 1))
+	checked
 	if ! grep -qF -- "$1" "$tmp/out"; then
 		fail "'$1' not in the output of the last command"
 		sed 's/^/    /' "$tmp/out" | head -20 >&2
@@ -95,12 +81,12 @@ expect_in_out() {
 
 # ------------------------------------------------------ without root --
 
-for profile in "$root"/policies/profiles/*.profile; do
+for profile in "$src"/policies/profiles/*.profile; do
 	vg 0 check --profile "$profile"
 	vg 0 -j check --profile "$profile" && expect_in_out '"rules"'
 done
-vg 0 check --policy "$root/policies/replication-manager.policy" \
-	--inventory "$root/policies/examples/replication-manager.inventory" \
+vg 0 check --policy "$src/policies/replication-manager.policy" \
+	--inventory "$src/policies/examples/replication-manager.inventory" \
 	--role db,repman --tag galera
 
 # A malformed policy: several kinds of error in one file.
@@ -113,10 +99,10 @@ include "missing.policy"
 "unterminated
 EOF
 vg 1 check --policy "$tmp/bad.policy" \
-	--inventory "$root/policies/examples/replication-manager.inventory" \
+	--inventory "$src/policies/examples/replication-manager.inventory" \
 	--role db
 vg 1 -j check --policy "$tmp/bad.policy" \
-	--inventory "$root/policies/examples/replication-manager.inventory" \
+	--inventory "$src/policies/examples/replication-manager.inventory" \
 	--role db
 
 vg 0 help && expect_in_out "Commands:"
@@ -136,8 +122,8 @@ send_traffic() {
 }
 
 load_cycle() {
-	local profile=$root/policies/profiles/db-host.profile
-	local bastion=$root/policies/profiles/bastion.profile
+	local profile=$src/policies/profiles/db-host.profile
+	local bastion=$src/policies/profiles/bastion.profile
 
 	vg 0 load --netns "$ns" --iface "$ns_if" --profile "$profile" ||
 		return
@@ -171,5 +157,4 @@ else
 	load_cycle
 fi
 
-echo "valgrind_cli: $checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+pw_test_done
