@@ -16,6 +16,9 @@
 #include <cmocka.h>
 
 #include "compile.h"
+#include "fxcompile.h"
+#include "testutil.h"
+#include "v6probe.h"
 
 #ifndef PW_SOURCE_ROOT
 #define PW_SOURCE_ROOT "."
@@ -23,70 +26,14 @@
 
 #define IN PW_DIR_INGRESS
 #define EG PW_DIR_EGRESS
-#define MAX_NAMES 32
-
-struct fx {
-	struct pw_policy pol;
-	struct pw_inventory inv;
-	struct pw_compiled c;
-	struct pw_diags d;
-	bool have_inv;
-	char *roles[MAX_NAMES];
-	int nroles;
-	char *tags[MAX_NAMES];
-	int ntags;
-};
-
-/* "a,b" -> v[], n */
-static void split(const char *list, char **v, int *n)
-{
-	char *copy, *tok, *save = NULL;
-
-	*n = 0;
-	if (!list)
-		return;
-	copy = strdup(list);
-	for (tok = strtok_r(copy, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save))
-		v[(*n)++] = strdup(tok);
-	free(copy);
-}
-
-static void dump_diags(const struct pw_diags *d)
-{
-	pw_diags_print(d, stderr);
-}
 
 /* Parse and compile; returns pw_compile's result (parse must succeed). */
 static int fx_try(struct fx *f, const char *policy, const char *inventory,
 		  const char *roles, const char *tags,
 		  const struct pw_prev_state *prev)
 {
-	struct pw_compile_opts o = { 0 };
-	int rc;
-
-	memset(f, 0, sizeof(*f));
-	rc = pw_policy_parse_buffer("test.policy", policy, &f->pol, &f->d);
-	if (rc)
-		dump_diags(&f->d);
-	assert_int_equal(rc, 0);
-	if (inventory) {
-		rc = pw_inventory_parse_buffer("test.inventory", inventory,
-					       &f->pol, &f->inv, &f->d);
-		if (rc)
-			dump_diags(&f->d);
-		assert_int_equal(rc, 0);
-		f->have_inv = true;
-	}
-	split(roles, f->roles, &f->nroles);
-	split(tags, f->tags, &f->ntags);
-	o.host_roles = (const char *const *)f->roles;
-	o.nhost_roles = f->nroles;
-	o.tags = (const char *const *)f->tags;
-	o.ntags = f->ntags;
-	o.prev = prev;
-	return pw_compile(&f->pol, f->have_inv ? &f->inv : NULL, &o, &f->c,
-			  &f->d);
+	fx_parse(f, policy, inventory, roles, tags);
+	return fx_compile_prev(f, prev);
 }
 
 static void fx_compile(struct fx *f, const char *policy, const char *inventory,
@@ -96,35 +43,9 @@ static void fx_compile(struct fx *f, const char *policy, const char *inventory,
 	int rc = fx_try(f, policy, inventory, roles, tags, prev);
 
 	if (rc)
-		dump_diags(&f->d);
+		pw_diags_print(&f->d, stderr);
 	assert_int_equal(rc, 0);
 	assert_int_equal(f->d.nerrors, 0);
-}
-
-static void fx_free(struct fx *f)
-{
-	int i;
-
-	pw_compiled_free(&f->c);
-	if (f->have_inv)
-		pw_inventory_free(&f->inv);
-	pw_policy_free(&f->pol);
-	pw_diags_free(&f->d);
-	for (i = 0; i < f->nroles; i++)
-		free(f->roles[i]);
-	for (i = 0; i < f->ntags; i++)
-		free(f->tags[i]);
-}
-
-static uint32_t rid(const struct pw_compiled *c, const char *name)
-{
-	uint32_t id;
-
-	for (id = 0; id < c->nroles; id++)
-		if (!strcmp(c->role_names[id].name, name))
-			return id;
-	fail_msg("no role id for '%s'", name);
-	return 0;
 }
 
 static unsigned seg(const struct pw_compiled *c, int dir, int proto, int port)
@@ -140,7 +61,7 @@ static const struct pw_rule_entry *ent(const struct pw_compiled *c, int dir,
 	const struct pw_rule_entry *e;
 
 	assert_int_not_equal(s, 0);
-	e = pw_compiled_entry(c, dir, s, rid(c, name));
+	e = pw_compiled_entry(c, dir, s, role_id(c, name));
 	assert_non_null(e);
 	return e;
 }
@@ -220,9 +141,9 @@ static void test_segments(void **state)
 	/* ids in policy order after unknown */
 	assert_int_equal(c->nroles, 4);
 	assert_string_equal(c->role_names[0].name, "unknown");
-	assert_int_equal(rid(c, "a"), 1);
-	assert_int_equal(rid(c, "b"), 2);
-	assert_int_equal(rid(c, "c"), 3);
+	assert_int_equal(role_id(c, "a"), 1);
+	assert_int_equal(role_id(c, "b"), 2);
+	assert_int_equal(role_id(c, "c"), 3);
 	assert_int_equal(c->role_index[0], -1);
 	assert_int_equal(c->role_index[3], 2);
 
@@ -523,11 +444,11 @@ static void test_literal_peers(void **state)
 		   "allow tcp 443 from node to 208.83.110.20 note \"egnyte\"\n"
 		   "allow tcp 22 from 198.18.5.0/24,2001:db8:5::/48 to node note \"ssh\"\n",
 		   "node 198.18.1.0/24\n", "node", NULL, NULL);
-	egn = rid(c, "208.83.110.20/32");
-	net = rid(c, "198.18.5.0/24");
-	six = rid(c, "2001:db8:5::/48");
+	egn = role_id(c, "208.83.110.20/32");
+	net = role_id(c, "198.18.5.0/24");
+	six = role_id(c, "2001:db8:5::/48");
 	/* implicit roles follow the declared ones, in order of appearance */
-	assert_int_equal(rid(c, "node"), 1);
+	assert_int_equal(role_id(c, "node"), 1);
 	assert_int_equal(egn, 2);
 	assert_int_equal(net, 3);
 	assert_int_equal(six, 4);
@@ -565,9 +486,9 @@ static void test_address_tables(void **state)
 		   "b 2001:db8:1::/48\n"
 		   "a 2001:db8:1:2::/64\n",
 		   "a", NULL, NULL);
-	a = rid(c, "a");
-	b = rid(c, "b");
-	cc = rid(c, "c");
+	a = role_id(c, "a");
+	b = role_id(c, "b");
+	cc = role_id(c, "c");
 
 	/* /8 and /15 fill tbl16 directly */
 	assert_int_equal(c->v4_tbl16[0x0a00], a);
@@ -737,15 +658,6 @@ static uint32_t probe_v6(const struct pw_compiled *c, const uint8_t addr[16])
 	return PW_ROLE_UNKNOWN;
 }
 
-/* xorshift32: a fixed sequence, so failures repeat */
-static uint32_t next_rand(uint32_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 17;
-	*x ^= *x << 5;
-	return *x;
-}
-
 /*
  * An inventory of @n disjoint IPv6 prefixes in 2001:db8::/32, lengths
  * /48, /56, /64, /128 in turn, each length in its own quarter of the third
@@ -786,37 +698,6 @@ static char *v6_inventory(unsigned n)
 		assert_non_null(inet_ntop(AF_INET6, a, buf, sizeof(buf)));
 		len += snprintf(text + len, cap - len, "r%u %s/%u\n", i % 8,
 				buf, plen);
-		assert_true(len < cap);
-	}
-	return text;
-}
-
-/*
- * Nested prefixes, as a site plan has them: @n /48 sites 2001:db8:S::/48,
- * in each of the first ones a few /64 subnets 2001:db8:S:T::/64, and in
- * each subnet a few hosts 2001:db8:S:T::H/128.  Every length spans the
- * same space, so lookups go to the buckets for every length.
- */
-static char *v6_nested_inventory(unsigned n)
-{
-	size_t cap = (size_t)n * 16 * 64 + 1, len = 0;
-	char *text = malloc(cap);
-	unsigned site, net, host;
-
-	assert_non_null(text);
-	for (site = 0; site < n; site++) {
-		len += snprintf(text + len, cap - len,
-				"r%u 2001:db8:%x::/48\n", site % 8, site);
-		for (net = 0; net < (site % 4) * 2; net++) {
-			len += snprintf(text + len, cap - len,
-					"r%u 2001:db8:%x:%x::/64\n",
-					(site + net + 1) % 8, site, net);
-			for (host = 1; host <= net; host++)
-				len += snprintf(text + len, cap - len,
-						"r%u 2001:db8:%x:%x::%x\n",
-						(site + host + 2) % 8, site,
-						net, host);
-		}
 		assert_true(len < cap);
 	}
 	return text;
@@ -905,7 +786,7 @@ static void test_v6_buckets_find_all(void **state)
 		assert_int_equal(probe_v6(c, e->key.addr), e->role);
 		/* the host part does not matter */
 		for (b = 0; b < 16; b++)
-			a[b] = next_rand(&x);
+			a[b] = v6_rand(&x);
 		for (b = 0; b < e->key.plen; b++) {
 			uint8_t bit = 0x80 >> (b % 8);
 
@@ -936,14 +817,12 @@ static void test_v6_buckets_absent(void **state)
 	assert_v6_table_shape(c);
 	for (i = 0; i < c->nv6; i++) {
 		const struct pw_v6_entry *e = &c->v6[i];
-		unsigned last = e->key.plen - 1;
 		uint8_t a[16];
 
 		memcpy(a, e->key.addr, 16);
 		a[4] |= 0x20;
 		assert_int_equal(probe_v6(c, a), PW_ROLE_UNKNOWN);
-		memcpy(a, e->key.addr, 16);
-		a[last / 8] ^= 0x80 >> (last % 8);
+		v6_neighbour(a, e->key.addr, e->key.plen);
 		assert_int_equal(probe_v6(c, a), pw_compiled_role_v6(c, a));
 	}
 	for (i = 0; i < 100000; i++) {
@@ -952,7 +831,7 @@ static void test_v6_buckets_absent(void **state)
 		uint32_t want;
 
 		for (b = 0; b < 16; b++)
-			a[b] = next_rand(&x);
+			a[b] = v6_rand(&x);
 		if (i % 2) { /* inside 2001:db8::/32, a small third group */
 			a[0] = 0x20, a[1] = 0x01, a[2] = 0x0d, a[3] = 0xb8;
 			a[4] &= 0xc0;
@@ -987,7 +866,8 @@ static void test_v6_buckets_small(void **state)
 	assert_int_equal(f.c.info.v6_nbuckets, 1);
 	assert_int_equal(f.c.info.v6_max_probe, 1);
 	assert_v6_table_shape(&f.c);
-	assert_int_equal(probe_v6(&f.c, f.c.v6[0].key.addr), rid(&f.c, "r3"));
+	assert_int_equal(probe_v6(&f.c, f.c.v6[0].key.addr),
+			 role_id(&f.c, "r3"));
 	fx_free(&f);
 
 	fx_compile(&f, v6_roles_policy,
@@ -999,11 +879,11 @@ static void test_v6_buckets_small(void **state)
 		uint8_t a[16];
 
 		assert_int_equal(inet_pton(AF_INET6, "2001:db8:1::1", a), 1);
-		assert_int_equal(probe_v6(&f.c, a), rid(&f.c, "r4"));
+		assert_int_equal(probe_v6(&f.c, a), role_id(&f.c, "r4"));
 		assert_int_equal(inet_pton(AF_INET6, "2001:db8:1::2", a), 1);
-		assert_int_equal(probe_v6(&f.c, a), rid(&f.c, "r3"));
+		assert_int_equal(probe_v6(&f.c, a), role_id(&f.c, "r3"));
 		assert_int_equal(inet_pton(AF_INET6, "2001:db8:2::2", a), 1);
-		assert_int_equal(probe_v6(&f.c, a), rid(&f.c, "r3"));
+		assert_int_equal(probe_v6(&f.c, a), role_id(&f.c, "r3"));
 		assert_int_equal(inet_pton(AF_INET6, "2001:db9::", a), 1);
 		assert_int_equal(probe_v6(&f.c, a), PW_ROLE_UNKNOWN);
 	}
@@ -1027,7 +907,6 @@ static void test_v6_buckets_nested(void **state)
 	assert_v6_table_shape(c);
 	for (i = 0; i < c->nv6; i++) {
 		const struct pw_v6_entry *e = &c->v6[i];
-		unsigned last = e->key.plen - 1;
 		uint8_t a[16];
 
 		/* a site's first address is also its subnet 0's */
@@ -1035,25 +914,14 @@ static void test_v6_buckets_nested(void **state)
 				 pw_compiled_role_v6(c, e->key.addr));
 		if (e->key.plen == 128)
 			assert_int_equal(probe_v6(c, e->key.addr), e->role);
-		memcpy(a, e->key.addr, 16);
-		a[last / 8] ^= 0x80 >> (last % 8);
+		v6_neighbour(a, e->key.addr, e->key.plen);
 		assert_int_equal(probe_v6(c, a), pw_compiled_role_v6(c, a));
 	}
 	for (i = 0; i < 200000; i++) {
-		uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8 };
-		uint32_t r = next_rand(&x), want;
-		unsigned b;
+		uint8_t a[16];
+		uint32_t want;
 
-		/* a site (some past the last), a small subnet number, and
-		 * a small host number or random host bits */
-		a[4] = (r % 3100) >> 8;
-		a[5] = (r % 3100) & 0xff;
-		a[7] = next_rand(&x) % 8;
-		if (i % 2)
-			a[15] = next_rand(&x) % 8;
-		else
-			for (b = 8; b < 16; b++)
-				a[b] = next_rand(&x);
+		v6_nested_random(a, &x, 3000, i % 2);
 		want = pw_compiled_role_v6(c, a);
 		assert_int_equal(probe_v6(c, a), want);
 		if (want == PW_ROLE_UNKNOWN)
@@ -1095,9 +963,9 @@ static void test_prev_roles_and_slots(void **state)
 		   "allow tcp 22 from a to c note \"y\"\n",
 		   NULL, "c", NULL, &prev);
 	c = &f2.c;
-	assert_int_equal(rid(c, "a"), 1);
-	assert_int_equal(rid(c, "c"), 3);
-	assert_int_equal(rid(c, "d"), 4);
+	assert_int_equal(role_id(c, "a"), 1);
+	assert_int_equal(role_id(c, "c"), 3);
+	assert_int_equal(role_id(c, "d"), 4);
 	assert_string_equal(c->role_names[2].name, "b");
 	assert_int_equal(c->role_index[2], -1);
 	assert_int_equal(c->role_index[4], 1);
@@ -1133,10 +1001,10 @@ static void test_prev_roles_and_slots(void **state)
 		prev = (struct pw_prev_state){ names, 4, NULL, 0 };
 		fx_compile(&f2, "role y \"y\"\nrole z \"z\"\nrole w \"w\"\nrole x \"x\"\n",
 			   NULL, "x", NULL, &prev);
-		assert_int_equal(rid(&f2.c, "x"), 1);
-		assert_int_equal(rid(&f2.c, "z"), 2);
-		assert_int_equal(rid(&f2.c, "y"), 3);
-		assert_int_equal(rid(&f2.c, "w"), 4);
+		assert_int_equal(role_id(&f2.c, "x"), 1);
+		assert_int_equal(role_id(&f2.c, "z"), 2);
+		assert_int_equal(role_id(&f2.c, "y"), 3);
+		assert_int_equal(role_id(&f2.c, "w"), 4);
 		fx_free(&f2);
 	}
 	fx_free(&f1);
@@ -1284,7 +1152,7 @@ static void test_role_limit(void **state)
 		sprintf(pol + strlen(pol), "role r%d \"r\"\n", i);
 	fx_compile(&f, pol, NULL, "r0", NULL, NULL);
 	assert_int_equal(f.c.nroles, 256);
-	assert_int_equal(rid(&f.c, "r254"), 255);
+	assert_int_equal(role_id(&f.c, "r254"), 255);
 	fx_free(&f);
 
 	/* ids kept for 200 roles of the loaded policy leave 55 free */
@@ -1295,7 +1163,7 @@ static void test_role_limit(void **state)
 		sprintf(pol + strlen(pol), "role n%d \"n\"\n", i);
 	fx_compile(&f, pol, NULL, "n0", NULL, &prev);
 	assert_int_equal(f.c.nroles, 256);
-	assert_int_equal(rid(&f.c, "n54"), 255);
+	assert_int_equal(role_id(&f.c, "n54"), 255);
 	assert_string_equal(f.c.role_names[200].name, "old200");
 	fx_free(&f);
 
@@ -1403,7 +1271,6 @@ static void test_seed_policies(void **state)
 
 static void compile_repman(struct fx *f, const char *roles, const char *tags)
 {
-	struct pw_compile_opts o = { 0 };
 	char *ppath = path_of("policies/replication-manager.policy");
 	char *ipath = path_of("policies/examples/replication-manager.inventory");
 
@@ -1412,13 +1279,9 @@ static void compile_repman(struct fx *f, const char *roles, const char *tags)
 	assert_int_equal(pw_inventory_parse_file(ipath, &f->pol, &f->inv,
 						 &f->d), 0);
 	f->have_inv = true;
-	split(roles, f->roles, &f->nroles);
-	split(tags, f->tags, &f->ntags);
-	o.host_roles = (const char *const *)f->roles;
-	o.nhost_roles = f->nroles;
-	o.tags = (const char *const *)f->tags;
-	o.ntags = f->ntags;
-	assert_int_equal(pw_compile(&f->pol, &f->inv, &o, &f->c, &f->d), 0);
+	fx_split(roles, f->roles, &f->nroles);
+	fx_split(tags, f->tags, &f->ntags);
+	assert_int_equal(fx_compile_prev(f, NULL), 0);
 	free(ppath);
 	free(ipath);
 }
@@ -1460,9 +1323,9 @@ static void test_repman_db(void **state)
 	assert_int_equal(seg(c, IN, PW_P_TCP, 4567), 0);
 	assert_int_equal(seg(c, IN, PW_P_UDP, 4567), 0);
 	/* the db inventory addresses resolve to db */
-	assert_int_equal(v4(c, "198.18.2.12"), rid(c, "db"));
-	assert_int_equal(v6(c, "2001:db8:2::12"), rid(c, "db"));
-	assert_int_equal(v4(c, "198.18.4.200"), rid(c, "app"));
+	assert_int_equal(v4(c, "198.18.2.12"), role_id(c, "db"));
+	assert_int_equal(v6(c, "2001:db8:2::12"), role_id(c, "db"));
+	assert_int_equal(v4(c, "198.18.4.200"), role_id(c, "app"));
 	assert_int_equal(v4(c, "198.18.2.99"), 0);
 	fx_free(&f);
 

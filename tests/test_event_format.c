@@ -19,6 +19,7 @@
 #include "compile.h"
 #include "events.h"
 #include "policy.h"
+#include "testutil.h"
 
 static const char policy_text[] =
 	"policy evtest \"event tests\"\n"
@@ -41,15 +42,6 @@ struct fixture {
 	struct pw_event_ctx ctx;
 	uint16_t app, db, ops;
 };
-
-static uint16_t role_id(const struct pw_compiled *c, const char *name)
-{
-	for (uint32_t i = 0; i < c->nroles; i++)
-		if (!strcmp(c->role_names[i].name, name))
-			return (uint16_t)i;
-	fail_msg("no role %s", name);
-	return 0;
-}
 
 static int setup(void **state)
 {

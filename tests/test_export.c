@@ -26,24 +26,12 @@
 
 #include "export.h"
 #include "profile.h"
+#include "fxcompile.h"
+#include "testutil.h"
 
 #ifndef PW_SOURCE_ROOT
 #define PW_SOURCE_ROOT "."
 #endif
-
-#define MAX_NAMES 64
-
-struct fx {
-	struct pw_policy pol;
-	struct pw_inventory inv;
-	struct pw_compiled c;
-	struct pw_diags d;
-	bool have_inv;
-	char *roles[MAX_NAMES];
-	int nroles;
-	char *tags[MAX_NAMES];
-	int ntags;
-};
 
 static char tmpdir[] = "/tmp/pw-test-export-XXXXXX";
 
@@ -51,67 +39,11 @@ static char tmpdir[] = "/tmp/pw-test-export-XXXXXX";
 /* Fixtures                                                            */
 /* ------------------------------------------------------------------ */
 
-static void split(const char *list, char **v, int *n)
-{
-	char *copy, *tok, *save = NULL;
-
-	*n = 0;
-	if (!list)
-		return;
-	copy = strdup(list);
-	for (tok = strtok_r(copy, ",", &save); tok && *n < MAX_NAMES;
-	     tok = strtok_r(NULL, ",", &save))
-		v[(*n)++] = strdup(tok);
-	free(copy);
-}
-
-static void fx_compile_parsed(struct fx *f)
-{
-	struct pw_compile_opts o = {
-		.host_roles = (const char *const *)f->roles,
-		.nhost_roles = f->nroles,
-		.tags = (const char *const *)f->tags,
-		.ntags = f->ntags,
-	};
-	int rc;
-
-	rc = pw_compile(&f->pol, f->have_inv ? &f->inv : NULL, &o, &f->c,
-			&f->d);
-	if (rc)
-		pw_diags_print(&f->d, stderr);
-	assert_int_equal(rc, 0);
-}
-
 static void fx_buffers(struct fx *f, const char *policy, const char *inv,
 		       const char *roles, const char *tags)
 {
-	memset(f, 0, sizeof(*f));
-	assert_int_equal(pw_policy_parse_buffer("t.policy", policy, &f->pol,
-						&f->d), 0);
-	if (inv) {
-		assert_int_equal(pw_inventory_parse_buffer("t.inventory", inv,
-							   &f->pol, &f->inv,
-							   &f->d), 0);
-		f->have_inv = true;
-	}
-	split(roles, f->roles, &f->nroles);
-	split(tags, f->tags, &f->ntags);
+	fx_parse(f, policy, inv, roles, tags);
 	fx_compile_parsed(f);
-}
-
-static void fx_free(struct fx *f)
-{
-	int i;
-
-	pw_compiled_free(&f->c);
-	if (f->have_inv)
-		pw_inventory_free(&f->inv);
-	pw_policy_free(&f->pol);
-	pw_diags_free(&f->d);
-	for (i = 0; i < f->nroles; i++)
-		free(f->roles[i]);
-	for (i = 0; i < f->ntags; i++)
-		free(f->tags[i]);
 }
 
 /* The rendering as a string (caller frees). */
@@ -247,17 +179,6 @@ static const char small_inventory[] =
 	"db  198.18.2.0/24 2001:db8:2::/64\n"
 	"app 198.18.2.5 198.18.4.0/24 2001:db8:2::5 2001:db8:4::/64\n"
 	"op  198.18.10.0/24\n";
-
-static uint32_t role_id(const struct pw_compiled *c, const char *name)
-{
-	uint32_t id;
-
-	for (id = 0; id < c->nroles; id++)
-		if (!strcmp(c->role_names[id].name, name))
-			return id;
-	fail_msg("no role %s", name);
-	return 0;
-}
 
 static void expect_cidr(const struct pw_export_cidr *v, size_t i,
 			const struct pw_compiled *c, const char *role,

@@ -28,6 +28,8 @@
 #include "maps.h"
 #include "pktbuild.h"
 #include "portwarden.skel.h"
+#include "testutil.h"
+#include "v6probe.h"
 
 #define XDP_DROP 1
 #define XDP_PASS 2
@@ -112,17 +114,6 @@ static void free_policy(struct compiled_policy *cp)
 	pw_compiled_free(&cp->c);
 	pw_inventory_free(&cp->inv);
 	pw_policy_free(&cp->pol);
-}
-
-static uint32_t role_id(const struct pw_compiled *c, const char *name)
-{
-	uint32_t id;
-
-	for (id = 0; id < c->nroles; id++)
-		if (!strcmp(c->role_names[id].name, name))
-			return id;
-	fail_msg("no role id for '%s'", name);
-	return 0;
 }
 
 /* The rule entry an ingress TCP/ICMP packet of @role to @port meets. */
@@ -919,45 +910,11 @@ static const char *policy_many6 =
 	"role r4 \"r\"\nrole r5 \"r\"\nrole r6 \"r\"\nrole r7 \"r\"\n"
 	"allow tcp 3306 from r0,r1,r2,r3,r4,r5,r6,r7 to db note \"mysql\"\n";
 
-#define MANY6_SITES 1500
-
 /*
- * Nested prefixes, as a site plan has them: /48 sites, /64 subnets in
- * them, /128 hosts in those (about 14,000 prefixes, a table ~40% full,
- * so some keys sit past their home bucket).
+ * Sites of v6_nested_inventory(): about 14,000 prefixes, a table ~40%
+ * full, so some keys sit past their home bucket.
  */
-static char *many6_inventory(void)
-{
-	size_t cap = (size_t)MANY6_SITES * 16 * 48 + 1, len = 0;
-	char *text = malloc(cap);
-	unsigned site, net, host;
-
-	assert_non_null(text);
-	for (site = 0; site < MANY6_SITES; site++) {
-		len += snprintf(text + len, cap - len,
-				"r%u 2001:db8:%x::/48\n", site % 8, site);
-		for (net = 0; net < (site % 4) * 2; net++) {
-			len += snprintf(text + len, cap - len,
-					"r%u 2001:db8:%x:%x::/64\n",
-					(site + net + 1) % 8, site, net);
-			for (host = 1; host <= net; host++)
-				len += snprintf(text + len, cap - len,
-						"r%u 2001:db8:%x:%x::%x\n",
-						(site + host + 2) % 8, site,
-						net, host);
-		}
-		assert_true(len < cap);
-	}
-	return text;
-}
-
-static uint32_t many6_rand(uint32_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 17;
-	*x ^= *x << 5;
-	return *x;
-}
+#define MANY6_SITES 1500
 
 /* Run one TCP SYN to 3306 from @a and count it under the role expected. */
 static void many6_packet(struct fixture *f, const struct pw_compiled *c,
@@ -982,7 +939,7 @@ static void test_v6_many_prefixes(void **state)
 {
 	struct fixture *f = *state;
 	struct compiled_policy cp;
-	char *inv = many6_inventory();
+	char *inv = v6_nested_inventory(MANY6_SITES);
 	uint64_t want[PW_MAX_ROLES] = { 0 };
 	uint32_t x = 2718, i, role;
 	const struct pw_compiled *c;
@@ -997,27 +954,16 @@ static void test_v6_many_prefixes(void **state)
 
 	for (i = 0; i < c->nv6; i++) {
 		const struct pw_v6_entry *e = &c->v6[i];
-		unsigned last = e->key.plen - 1;
 		uint8_t a[16];
 
 		many6_packet(f, c, e->key.addr, want);
-		memcpy(a, e->key.addr, 16);
-		a[last / 8] ^= 0x80 >> (last % 8);
+		v6_neighbour(a, e->key.addr, e->key.plen);
 		many6_packet(f, c, a, want);
 	}
 	for (i = 0; i < 20000; i++) {
-		uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8 };
-		uint32_t site = many6_rand(&x) % (MANY6_SITES + 100);
-		unsigned b;
+		uint8_t a[16];
 
-		a[4] = site >> 8;
-		a[5] = site & 0xff;
-		a[7] = many6_rand(&x) % 8;
-		if (i % 2)
-			a[15] = many6_rand(&x) % 8;
-		else
-			for (b = 8; b < 16; b++)
-				a[b] = many6_rand(&x);
+		v6_nested_random(a, &x, MANY6_SITES, i % 2);
 		many6_packet(f, c, a, want);
 	}
 

@@ -15,6 +15,7 @@
 
 #include "policy.h"
 #include "portwarden.h"
+#include "testutil.h"
 
 /* Roles 0-3 declared, 4 and 5 the implicit roles of literal peers. */
 static const char policy_text[] =
@@ -47,30 +48,6 @@ static int free_policy(void **state)
 	pw_policy_free(*state);
 	free(*state);
 	return 0;
-}
-
-static char *diags_text(const struct pw_diags *d)
-{
-	size_t len = 1;
-	char *out;
-
-	for (int i = 0; i < d->n; i++) {
-		char *s = pw_diag_format(&d->v[i]);
-
-		len += strlen(s) + 1;
-		free(s);
-	}
-	out = calloc(1, len);
-	assert_non_null(out);
-	for (int i = 0; i < d->n; i++) {
-		char *s = pw_diag_format(&d->v[i]);
-
-		if (i)
-			strcat(out, "\n");
-		strcat(out, s);
-		free(s);
-	}
-	return out;
 }
 
 /* Parse @text as "i.inventory": return value @ret, diagnostics @expected. */

@@ -22,45 +22,11 @@
 #include "policy.h"
 #include "portwarden.h"
 #include "profile.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
-
-/* All diagnostics, formatted, one per line (no trailing newline). */
-static char *diags_text(const struct pw_diags *d)
-{
-	size_t len = 1;
-	char *out;
-
-	for (int i = 0; i < d->n; i++) {
-		char *s = pw_diag_format(&d->v[i]);
-
-		len += strlen(s) + 1;
-		free(s);
-	}
-	out = calloc(1, len);
-	assert_non_null(out);
-	for (int i = 0; i < d->n; i++) {
-		char *s = pw_diag_format(&d->v[i]);
-
-		if (i)
-			strcat(out, "\n");
-		strcat(out, s);
-		free(s);
-	}
-	return out;
-}
-
-static void assert_diags(const struct pw_diags *d, const char *expected)
-{
-	char *s = diags_text(d);
-
-	if (strcmp(s, expected))
-		fail_msg("diagnostics differ\n--- expected:\n%s\n--- got:\n%s",
-			 expected, s);
-	free(s);
-}
 
 static void assert_zeroed(const struct pw_policy *pol)
 {

@@ -19,6 +19,7 @@
 
 #include "compile.h"
 #include "report.h"
+#include "testutil.h"
 
 #define IN PW_DIR_INGRESS
 #define EG PW_DIR_EGRESS
@@ -47,17 +48,6 @@ struct fx {
 	char *out;
 	size_t outlen;
 };
-
-static uint32_t role_id(const struct pw_compiled *c, const char *name)
-{
-	uint32_t id;
-
-	for (id = 0; id < c->nroles; id++)
-		if (!strcmp(c->role_names[id].name, name))
-			return id;
-	fail_msg("no role %s", name);
-	return 0;
-}
 
 /* The slot of (dir, proto, role, lo, hi). */
 static struct pw_snap_slot *slot_of(struct fx *f, unsigned dir, unsigned proto,

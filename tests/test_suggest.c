@@ -22,6 +22,7 @@
 #include "compile.h"
 #include "policy.h"
 #include "suggest.h"
+#include "testutil.h"
 
 static const char policy_text[] =
 	"policy sgtest \"suggest tests\"\n"
@@ -81,15 +82,6 @@ static void compiled_free(struct compiled *x)
 	pw_compiled_free(&x->c);
 	pw_inventory_free(&x->inv);
 	pw_policy_free(&x->pol);
-}
-
-static uint16_t role_id(const struct pw_compiled *c, const char *name)
-{
-	for (uint32_t i = 0; i < c->nroles; i++)
-		if (!strcmp(c->role_names[i].name, name))
-			return (uint16_t)i;
-	fail_msg("no role %s", name);
-	return 0;
 }
 
 static struct pw_counter_key key(uint8_t dir, uint8_t proto, uint16_t role,
