@@ -17,14 +17,9 @@ static int recorded_settings(const struct pw_hostopts *o, struct pw_state *st,
 {
 	struct pw_loaded l;
 	struct pw_config cfg;
-	char err[1024];
-	int rc;
 
-	rc = pw_loaded_open(o->netns, o->iface, &l, err, sizeof(err));
-	if (rc) {
-		pw_cli_err("%s", err);
+	if (pw_hostopts_open(&pw_cmd_reload, o, &l))
 		return -1;
-	}
 	*mode = l.st.mode;
 	if (!pw_maps_get_config(&l.maps, &cfg))
 		*mode = cfg.mode;

@@ -18,39 +18,16 @@ enum shadow_action {
 	SHADOW_DROP,
 };
 
-/*
- * --promote and --drop are the command's own; the rest is the loader's
- * option set.  Takes them out of @argv into @out (argv[0] stays).
- */
-static int take_actions(int argc, char **argv, char **out, int *outc,
-			enum shadow_action *action)
+/* --promote and --drop, the command's own options; they exclude each other. */
+static int take_action(int val, const char *arg, void *ctx)
 {
-	enum shadow_action want;
-	int i, n = 0;
+	enum shadow_action *action = ctx;
 
-	*action = SHADOW_SHOW;
-	for (i = 0; i < argc; i++) {
-		if (i && !strcmp(argv[i], "--promote"))
-			want = SHADOW_PROMOTE;
-		else if (i && !strcmp(argv[i], "--drop"))
-			want = SHADOW_DROP;
-		else if (i && !strcmp(argv[i], "--"))
-			break;
-		else {
-			out[n++] = argv[i];
-			continue;
-		}
-		if (*action != SHADOW_SHOW && *action != want) {
-			pw_cli_err("shadow: --promote and --drop exclude "
-				   "each other");
-			return -1;
-		}
-		*action = want;
+	if (*action != SHADOW_SHOW && *action != (enum shadow_action)val) {
+		pw_cli_err("shadow: --promote and --drop exclude each other");
+		return -1;
 	}
-	for (; i < argc; i++)
-		out[n++] = argv[i];
-	out[n] = NULL;
-	*outc = n;
+	*action = val;
 	return 0;
 }
 
@@ -89,14 +66,11 @@ static int candidate_settings(const struct pw_hostopts *o,
 			      struct pw_diags *d)
 {
 	struct pw_loaded l;
-	char err[1024];
 	int rc;
 
-	rc = pw_loaded_open(o->netns, o->iface, &l, err, sizeof(err));
-	if (rc) {
-		pw_error(d, NULL, "%s", err);
+	rc = pw_hostopts_open(&pw_cmd_shadow, o, &l);
+	if (rc)
 		return rc;
-	}
 	rc = pw_hostopts_settings(&pw_cmd_shadow, o, &l.st, st, d);
 	pw_loaded_close(&l);
 	if (rc || !o->profile)
@@ -179,34 +153,30 @@ static int run_action(const struct pw_hostopts *o, enum shadow_action action)
 
 static int do_shadow(int argc, char **argv)
 {
-	enum shadow_action action;
+	static const struct option actions[] = {
+		{ "promote", no_argument, NULL, SHADOW_PROMOTE },
+		{ "drop", no_argument, NULL, SHADOW_DROP },
+		{ 0 },
+	};
+	enum shadow_action action = SHADOW_SHOW;
+	const struct pw_ho_own own = { actions, take_action, &action };
 	struct pw_hostopts o;
-	char **args;
-	int rc, nargs;
+	int rc;
 
-	args = calloc(argc + 1, sizeof(*args));
-	if (!args) {
-		pw_cli_err("shadow: out of memory");
-		return 1;
+	rc = pw_hostopts_parse_own(&pw_cmd_shadow,
+				   PW_HO_IFACE | PW_HO_NETNS | PW_HO_HOST |
+					   PW_HO_FORCE,
+				   &own, argc, argv, &o);
+	if (rc == 1) { /* --help printed */
+		rc = 0;
+		goto out;
 	}
-	rc = take_actions(argc, argv, args, &nargs, &action);
-	if (rc) {
-		free(args);
-		return 1;
-	}
-	rc = pw_hostopts_parse(&pw_cmd_shadow,
-			       PW_HO_IFACE | PW_HO_NETNS | PW_HO_HOST |
-				       PW_HO_FORCE,
-			       nargs, args, &o);
-	if (rc) {
-		free(args);
-		return rc < 0;
-	}
-	rc = check_options(&o, &action);
+	if (!rc)
+		rc = check_options(&o, &action);
 	if (!rc)
 		rc = run_action(&o, action);
+out:
 	pw_hostopts_free(&o);
-	free(args);
 	return rc ? 1 : 0;
 }
 

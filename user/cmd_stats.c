@@ -23,8 +23,7 @@
 extern const struct pw_cmd pw_cmd_stats;
 
 struct stats_args {
-	const char *iface;
-	const char *netns;
+	struct pw_hostopts ho; /* --iface, --netns */
 	bool violations;
 	bool unused;
 	bool prometheus;
@@ -32,66 +31,51 @@ struct stats_args {
 	bool shadow;
 };
 
+static int take_flag(int val, const char *arg, void *ctx)
+{
+	struct stats_args *a = ctx;
+
+	switch (val) {
+	case 'v':
+		a->violations = true;
+		break;
+	case 'u':
+		a->unused = true;
+		break;
+	case 'P':
+		a->prometheus = true;
+		break;
+	case 'r':
+		a->reset = true;
+		break;
+	case 'S':
+		a->shadow = true;
+		break;
+	}
+	return 0;
+}
+
+/* Returns 0; 1 when --help was printed; -1 after reporting an error. */
 static int parse_args(int argc, char **argv, struct stats_args *a)
 {
 	static const struct option opts[] = {
-		{ "iface", required_argument, NULL, 'i' },
-		{ "netns", required_argument, NULL, 'n' },
 		{ "violations", no_argument, NULL, 'v' },
 		{ "unused", no_argument, NULL, 'u' },
 		{ "prometheus", no_argument, NULL, 'P' },
 		{ "reset", no_argument, NULL, 'r' },
 		{ "shadow", no_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	int c;
+	const struct pw_ho_own own = { opts, take_flag, a };
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":i:n:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			a->iface = optarg;
-			break;
-		case 'n':
-			a->netns = optarg;
-			break;
-		case 'v':
-			a->violations = true;
-			break;
-		case 'u':
-			a->unused = true;
-			break;
-		case 'P':
-			a->prometheus = true;
-			break;
-		case 'r':
-			a->reset = true;
-			break;
-		case 'S':
-			a->shadow = true;
-			break;
-		case 'h':
-			pw_cli_cmd_help(&pw_cmd_stats, stdout);
-			return -2;
-		default:
-			pw_cli_bad_option(&pw_cmd_stats, c, argv);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		pw_cli_err("stats: unexpected argument '%s'", argv[optind]);
-		return -1;
-	}
-	return 0;
+	return pw_hostopts_parse_own(&pw_cmd_stats, PW_HO_IFACE | PW_HO_NETNS,
+				     &own, argc, argv, &a->ho);
 }
 
 static int check_args(const struct stats_args *a)
 {
-	if (!a->iface) {
-		pw_cli_err("stats: --iface IF is needed");
+	if (pw_hostopts_need_iface(&pw_cmd_stats, &a->ho))
 		return -1;
-	}
 	if (a->prometheus && pw_out_is_json()) {
 		pw_cli_err("stats: --prometheus and -j are two output formats; "
 			   "choose one");
@@ -147,14 +131,11 @@ static int run_stats(const struct stats_args *a)
 	struct pw_report_policy p = { 0 };
 	struct pw_report r = { 0 };
 	struct pw_loaded l;
-	char err[1024];
 	int rc;
 
-	rc = pw_loaded_open(a->netns, a->iface, &l, err, sizeof(err));
-	if (rc) {
-		pw_cli_err("stats: %s", err);
+	rc = pw_hostopts_open(&pw_cmd_stats, &a->ho, &l);
+	if (rc)
 		return rc;
-	}
 	load_policy(&l, &p);
 	if (a->unused && !p.ok) {
 		pw_cli_err("stats: %s: --unused needs the policy files "
@@ -162,14 +143,13 @@ static int run_stats(const struct stats_args *a)
 		rc = -ENOENT;
 		goto out;
 	}
-	rc = pw_report_loaded(&l, a->netns, &p,
+	rc = pw_report_loaded(&l, a->ho.netns, &p,
 			      a->violations ? PW_REPORT_VIOLATIONS :
 					      PW_REPORT_ALL,
 			      &r);
 	if (rc) {
-		pw_cli_err("stats: %s: reading the counters: %s", l.name,
-			   *pw_maps_errmsg() ? pw_maps_errmsg() :
-					       strerror(-rc));
+		pw_hostopts_read_err(&pw_cmd_stats, &l, "reading the counters",
+				     rc);
 		goto out;
 	}
 	print_report(a, &r);
@@ -177,8 +157,8 @@ static int run_stats(const struct stats_args *a)
 	if (a->reset) {
 		rc = pw_maps_reset_counters(&l.maps);
 		if (rc)
-			pw_cli_err("stats: %s: resetting the counters: %s",
-				   l.name, pw_maps_errmsg());
+			pw_hostopts_read_err(&pw_cmd_stats, &l,
+					     "resetting the counters", rc);
 	}
 out:
 	pw_report_free(&r);
@@ -193,7 +173,7 @@ static int run_shadow_stats(const struct stats_args *a)
 	struct pw_diags d = { 0 };
 	int rc;
 
-	rc = pw_shadow_stats(a->netns, a->iface, &d);
+	rc = pw_shadow_stats(a->ho.netns, a->ho.iface, &d);
 	pw_cli_diags(&d);
 	pw_diags_free(&d);
 	return rc;
@@ -205,12 +185,16 @@ static int do_stats(int argc, char **argv)
 	int err;
 
 	err = parse_args(argc, argv, &a);
-	if (err == -2)
-		return 0;
+	if (err == 1) { /* --help printed */
+		err = 0;
+		goto out;
+	}
 	if (!err)
 		err = check_args(&a);
 	if (!err)
 		err = a.shadow ? run_shadow_stats(&a) : run_stats(&a);
+out:
+	pw_hostopts_free(&a.ho);
 	return err ? 1 : 0;
 }
 

@@ -11,61 +11,18 @@
  * suggest.c.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <bpf/bpf.h>
 
 #include "cli.h"
+#include "hostopts.h"
 #include "report.h"
 #include "state.h"
 #include "suggest.h"
 
 extern const struct pw_cmd pw_cmd_suggest;
-
-struct suggest_args {
-	const char *iface;
-	const char *netns;
-};
-
-static int parse_args(int argc, char **argv, struct suggest_args *a)
-{
-	static const struct option opts[] = {
-		{ "iface", required_argument, NULL, 'i' },
-		{ "netns", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c;
-
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":i:n:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			a->iface = optarg;
-			break;
-		case 'n':
-			a->netns = optarg;
-			break;
-		case 'h':
-			pw_cli_cmd_help(&pw_cmd_suggest, stdout);
-			return -2;
-		default:
-			pw_cli_bad_option(&pw_cmd_suggest, c, argv);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		pw_cli_err("suggest: unexpected argument '%s'", argv[optind]);
-		return -1;
-	}
-	if (!a->iface) {
-		pw_cli_err("suggest: --iface IF is needed");
-		return -1;
-	}
-	return 0;
-}
 
 /* ------------------------------------------------------------------ */
 /* What the generation in force says of a key                          */
@@ -378,13 +335,13 @@ static const char **policy_roles(const struct pw_report_policy *p, int *n)
 	return v;
 }
 
-static int render(const struct suggest_args *a, const struct pw_loaded *l,
+static int render(const struct pw_hostopts *ho, const struct pw_loaded *l,
 		  const struct pw_snap *s, const struct pw_report_policy *p,
 		  const struct observed *o)
 {
 	struct pw_suggest_input in = {
 		.iface = l->iface,
-		.netns = a->netns,
+		.netns = ho->netns,
 		.policy = p->name,
 		.host_roles = (const char *const *)l->st.roles,
 		.nhost_roles = l->st.nroles,
@@ -418,20 +375,17 @@ static int render(const struct suggest_args *a, const struct pw_loaded *l,
 	return 0;
 }
 
-static int run_suggest(const struct suggest_args *a)
+static int run_suggest(const struct pw_hostopts *ho)
 {
 	struct pw_report_policy p = { 0 };
 	struct observed o = { 0 };
 	struct pw_snap s = { 0 };
 	struct pw_loaded l;
-	char err[1024];
 	int rc;
 
-	rc = pw_loaded_open(a->netns, a->iface, &l, err, sizeof(err));
-	if (rc) {
-		pw_cli_err("suggest: %s", err);
+	rc = pw_hostopts_open(&pw_cmd_suggest, ho, &l);
+	if (rc)
 		return rc;
-	}
 	/* the policy only refines things here: failing is no error */
 	pw_report_policy_load(&l, &p);
 	if (!p.ok)
@@ -446,12 +400,11 @@ static int run_suggest(const struct suggest_args *a)
 	if (!rc)
 		rc = observe(&l, &s, &p, &o);
 	if (rc) {
-		pw_cli_err("suggest: %s: reading the counters: %s", l.name,
-			   *pw_maps_errmsg() ? pw_maps_errmsg() :
-					       strerror(-rc));
+		pw_hostopts_read_err(&pw_cmd_suggest, &l,
+				     "reading the counters", rc);
 		goto out;
 	}
-	rc = render(a, &l, &s, &p, &o);
+	rc = render(ho, &l, &s, &p, &o);
 out:
 	free(o.obs);
 	free(o.samples);
@@ -463,14 +416,21 @@ out:
 
 static int do_suggest(int argc, char **argv)
 {
-	struct suggest_args a = { 0 };
+	struct pw_hostopts ho;
 	int err;
 
-	err = parse_args(argc, argv, &a);
-	if (err == -2)
-		return 0;
+	err = pw_hostopts_parse(&pw_cmd_suggest, PW_HO_IFACE | PW_HO_NETNS,
+				argc, argv, &ho);
+	if (err == 1) { /* --help printed */
+		err = 0;
+		goto out;
+	}
 	if (!err)
-		err = run_suggest(&a);
+		err = pw_hostopts_need_iface(&pw_cmd_suggest, &ho);
+	if (!err)
+		err = run_suggest(&ho);
+out:
+	pw_hostopts_free(&ho);
 	return err ? 1 : 0;
 }
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "hostopts.h"
 #include "events.h"
 #include "report.h"
 #include "state.h"
@@ -30,8 +31,7 @@ extern const struct pw_cmd pw_cmd_watch;
 #define WATCH_POLL_MS 500
 
 struct watch_args {
-	const char *iface;
-	const char *netns;
+	struct pw_hostopts ho;	/* --iface, --netns */
 	unsigned long count;	/* 0: no limit */
 	unsigned long timeout_s; /* 0: none */
 	unsigned long loss_interval_s;
@@ -96,59 +96,39 @@ static int parse_number(const char *opt, const char *arg, unsigned long min,
 	return 0;
 }
 
+static int take_number(int val, const char *arg, void *ctx)
+{
+	struct watch_args *a = ctx;
+
+	switch (val) {
+	case 'c':
+		return parse_number("--count", arg, 1, &a->count);
+	case 't':
+		return parse_number("--timeout", arg, 1, &a->timeout_s);
+	case 'L':
+		return parse_number("--loss-interval", arg, 1,
+				    &a->loss_interval_s);
+	}
+	return -1;
+}
+
+/* Returns 0; 1 when --help was printed; -1 after reporting an error. */
 static int parse_args(int argc, char **argv, struct watch_args *a)
 {
 	static const struct option opts[] = {
-		{ "iface", required_argument, NULL, 'i' },
-		{ "netns", required_argument, NULL, 'n' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "loss-interval", required_argument, NULL, 'L' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	int c, err = 0;
+	const struct pw_ho_own own = { opts, take_number, a };
+	int err;
 
-	opterr = 0;
-	while (!err && (c = getopt_long(argc, argv, ":i:n:c:t:h", opts,
-					NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			a->iface = optarg;
-			break;
-		case 'n':
-			a->netns = optarg;
-			break;
-		case 'c':
-			err = parse_number("--count", optarg, 1, &a->count);
-			break;
-		case 't':
-			err = parse_number("--timeout", optarg, 1,
-					   &a->timeout_s);
-			break;
-		case 'L':
-			err = parse_number("--loss-interval", optarg, 1,
-					   &a->loss_interval_s);
-			break;
-		case 'h':
-			pw_cli_cmd_help(&pw_cmd_watch, stdout);
-			return -2;
-		default:
-			pw_cli_bad_option(&pw_cmd_watch, c, argv);
-			return -1;
-		}
-	}
-	if (err)
-		return -1;
-	if (optind < argc) {
-		pw_cli_err("watch: unexpected argument '%s'", argv[optind]);
-		return -1;
-	}
-	if (!a->iface) {
-		pw_cli_err("watch: --iface IF is needed");
-		return -1;
-	}
-	return 0;
+	err = pw_hostopts_parse_own(&pw_cmd_watch, PW_HO_IFACE | PW_HO_NETNS,
+				    &own, argc, argv, &a->ho);
+	if (!err)
+		err = pw_hostopts_need_iface(&pw_cmd_watch, &a->ho);
+	return err;
 }
 
 /* ------------------------------------------------------------------ */
@@ -199,7 +179,7 @@ static void reread_state(struct watcher *w)
 	char path[4096], why[512];
 	struct pw_state st = { 0 };
 
-	pw_state_path(w->a->netns, w->a->iface, path, sizeof(path));
+	pw_state_path(w->a->ho.netns, w->a->ho.iface, path, sizeof(path));
 	if (pw_state_read(path, &st, why, sizeof(why)))
 		return; /* keep the old one: notes are a courtesy */
 	pw_state_free(&w->l.st);
@@ -309,7 +289,7 @@ static bool still_loaded(const struct watcher *w)
 {
 	char dir[4096], path[4200];
 
-	pw_pin_dir(w->a->netns, w->a->iface, dir, sizeof(dir));
+	pw_pin_dir(w->a->ho.netns, w->a->ho.iface, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/pw_events", dir);
 	return access(path, F_OK) == 0;
 }
@@ -386,24 +366,20 @@ static enum watch_end watch_loop(struct watcher *w,
 
 static int watcher_open(struct watcher *w)
 {
-	char err[1024];
 	struct pw_config cfg;
 	int rc;
 
-	rc = pw_loaded_open(w->a->netns, w->a->iface, &w->l, err, sizeof(err));
-	if (rc) {
-		pw_cli_err("watch: %s", err);
+	rc = pw_hostopts_open(&pw_cmd_watch, &w->a->ho, &w->l);
+	if (rc)
 		return rc;
-	}
 	w->ctx.iface = w->l.iface;
 	pw_event_ctx_sync_clock(&w->ctx);
 	rc = refresh_names(w, true);
 	if (!rc)
 		rc = read_counts(w, &w->reported);
 	if (rc) {
-		pw_cli_err("watch: %s: reading the maps: %s", w->l.name,
-			   *pw_maps_errmsg() ? pw_maps_errmsg() :
-					       strerror(-rc));
+		pw_hostopts_read_err(&pw_cmd_watch, &w->l, "reading the maps",
+				     rc);
 		return rc;
 	}
 	w->reported_ns = mono_ns();
@@ -470,10 +446,14 @@ static int do_watch(int argc, char **argv)
 	/* first: a stop asked for while the maps open is a stop too */
 	install_signals();
 	err = parse_args(argc, argv, &a);
-	if (err == -2)
-		return 0;
+	if (err == 1) { /* --help printed */
+		err = 0;
+		goto out;
+	}
 	if (!err)
 		err = run_watch(&a);
+out:
+	pw_hostopts_free(&a.ho);
 	return err ? 1 : 0;
 }
 

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "hostopts.h"
+#include "maps.h"
 #include "profile.h"
 
 struct ho_option {
@@ -129,15 +130,24 @@ static int take_option(const struct pw_cmd *cmd, int c, struct pw_hostopts *o)
 	return -EINVAL;
 }
 
-int pw_hostopts_parse(const struct pw_cmd *cmd, unsigned accept, int argc,
-		      char **argv, struct pw_hostopts *o)
-{
-	struct option longopts[HO_NOPTIONS + PW_NTUN + 1];
-	size_t i, n = 0;
-	int c, err;
+/* The command's own options come last: option value HO_OWN_BASE + index. */
+#define HO_OWN_BASE 0x200
 
-	memset(o, 0, sizeof(*o));
-	memset(longopts, 0, sizeof(longopts));
+static size_t count_own(const struct pw_ho_own *own)
+{
+	size_t n = 0;
+
+	while (own && own->opts[n].name)
+		n++;
+	return n;
+}
+
+/* Every option @cmd takes, into @longopts (ended by a zero entry). */
+static void build_longopts(unsigned accept, const struct pw_ho_own *own,
+			   size_t nown, struct option *longopts)
+{
+	size_t i, n = 0;
+
 	for (i = 0; i < HO_NOPTIONS; i++)
 		if (!ho_options[i].needs || (ho_options[i].needs & accept))
 			longopts[n++] = ho_options[i].opt;
@@ -145,6 +155,35 @@ int pw_hostopts_parse(const struct pw_cmd *cmd, unsigned accept, int argc,
 		longopts[n++] = (struct option){ pw_tun_desc(i)->key,
 						 required_argument, NULL,
 						 HO_TUN_BASE + (int)i };
+	for (i = 0; i < nown; i++) {
+		longopts[n] = own->opts[i];
+		longopts[n].flag = NULL;
+		longopts[n++].val = HO_OWN_BASE + (int)i;
+	}
+	memset(&longopts[n], 0, sizeof(longopts[n]));
+}
+
+int pw_hostopts_parse(const struct pw_cmd *cmd, unsigned accept, int argc,
+		      char **argv, struct pw_hostopts *o)
+{
+	return pw_hostopts_parse_own(cmd, accept, NULL, argc, argv, o);
+}
+
+int pw_hostopts_parse_own(const struct pw_cmd *cmd, unsigned accept,
+			  const struct pw_ho_own *own, int argc, char **argv,
+			  struct pw_hostopts *o)
+{
+	struct option longopts[HO_NOPTIONS + PW_NTUN + PW_HO_MAX_OWN + 1];
+	size_t nown = count_own(own);
+	int c, err;
+
+	memset(o, 0, sizeof(*o));
+	if (nown > PW_HO_MAX_OWN) {
+		pw_cli_err("%s: more than %d options of its own", cmd->name,
+			   PW_HO_MAX_OWN);
+		return -1;
+	}
+	build_longopts(accept, own, nown, longopts);
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -155,6 +194,12 @@ int pw_hostopts_parse(const struct pw_cmd *cmd, unsigned accept, int argc,
 		if (c == '?' || c == ':') {
 			pw_cli_bad_option(cmd, c, argv);
 			return -1;
+		}
+		if (c >= HO_OWN_BASE) {
+			if (own->take(own->opts[c - HO_OWN_BASE].val, optarg,
+				      own->ctx))
+				return -1;
+			continue;
 		}
 		err = take_option(cmd, c, o);
 		if (err == -ENOMEM)
@@ -186,6 +231,27 @@ int pw_hostopts_need_iface(const struct pw_cmd *cmd,
 		return 0;
 	pw_cli_err("%s: --iface IF is needed (the interface)", cmd->name);
 	return -1;
+}
+
+int pw_hostopts_open(const struct pw_cmd *cmd, const struct pw_hostopts *o,
+		     struct pw_loaded *l)
+{
+	char err[1024];
+	int rc;
+
+	rc = pw_loaded_open(o->netns, o->iface, l, err, sizeof(err));
+	if (rc)
+		pw_cli_err("%s: %s", cmd->name, err);
+	return rc;
+}
+
+void pw_hostopts_read_err(const struct pw_cmd *cmd, const struct pw_loaded *l,
+			  const char *doing, int err)
+{
+	const char *why = pw_maps_errmsg();
+
+	pw_cli_err("%s: %s: %s: %s", cmd->name, l->name, doing,
+		   *why ? why : strerror(-err));
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * hostopts.h - command-line pieces shared by the commands that act on a
- * loaded interface (load, unload, status, reload, mode, confirm):
+ * loaded interface (load, unload, status, reload, mode, confirm, shadow,
+ * stats, suggest, watch):
  * --iface/--netns, the host settings (--policy, --inventory, --role,
  * --tag, --mode, --profile), and how their results are printed.
  *
@@ -11,6 +12,7 @@
 #ifndef PW_HOSTOPTS_H
 #define PW_HOSTOPTS_H
 
+#include <getopt.h>
 #include <stdbool.h>
 
 #include "cli.h"
@@ -58,9 +60,43 @@ int pw_hostopts_parse(const struct pw_cmd *cmd, unsigned accept, int argc,
 		      char **argv, struct pw_hostopts *o);
 void pw_hostopts_free(struct pw_hostopts *o);
 
+/*
+ * A command's own options, parsed along with the shared ones: @opts ends
+ * with { 0 } (at most PW_HO_MAX_OWN); for each one given, @take gets the
+ * option's val and its argument (NULL without one) and returns 0, or -1
+ * after reporting what is wrong with it.
+ */
+struct pw_ho_own {
+	const struct option *opts;
+	int (*take)(int val, const char *arg, void *ctx);
+	void *ctx;
+};
+
+#define PW_HO_MAX_OWN 16
+
+/* pw_hostopts_parse(), and @own's options too (NULL: none). */
+int pw_hostopts_parse_own(const struct pw_cmd *cmd, unsigned accept,
+			  const struct pw_ho_own *own, int argc, char **argv,
+			  struct pw_hostopts *o);
+
 /* --iface given?  Reports "CMD: --iface IF is needed" when not. */
 int pw_hostopts_need_iface(const struct pw_cmd *cmd,
 			   const struct pw_hostopts *o);
+
+/*
+ * Open the loaded interface that --iface/--netns name.  Returns 0, or a
+ * negative errno after reporting "CMD: why" ("CMD: NAME: not loaded").
+ */
+int pw_hostopts_open(const struct pw_cmd *cmd, const struct pw_hostopts *o,
+		     struct pw_loaded *l);
+
+/*
+ * Report that reading @l's maps failed with @err (a negative errno) while
+ * @doing ("reading the counters"): "CMD: NAME: DOING: why", the maps'
+ * own message when they left one.
+ */
+void pw_hostopts_read_err(const struct pw_cmd *cmd, const struct pw_loaded *l,
+			  const char *doing, int err);
 
 /*
  * The host settings to compile with, into @out (free with
