@@ -55,14 +55,10 @@ static int port_segment(struct judge *j, __u32 dir, int proto_idx,
 static int rule_entry(const struct judge *j, __u32 dir, __u32 seg,
 		      __u32 role, struct pw_rule_entry *e)
 {
-	__u32 idx;
-
 	memset(e, 0, sizeof(*e));
 	if (seg >= j->m->caps.seg_cap || role >= j->m->caps.role_cap)
 		return 0;
-	idx = pw_rule_index(j->gen, dir, j->m->caps.seg_cap,
-			    j->m->caps.role_cap, seg, role);
-	return bpf_map_lookup_elem(j->m->rules, &idx, e) ? -errno : 0;
+	return pw_maps_read_rule_entry(j->m, j->gen, dir, seg, role, e);
 }
 
 /*

@@ -877,6 +877,26 @@ int pw_maps_read_role_name(const struct pw_maps *m, __u32 role,
 	return 0;
 }
 
+int pw_maps_read_rule_entry(const struct pw_maps *m, __u32 gen, __u32 dir,
+			    __u32 seg, __u32 role, struct pw_rule_entry *e)
+{
+	__u32 idx;
+	int err;
+
+	if (gen >= PW_NGEN || dir >= PW_NDIR || seg >= m->caps.seg_cap ||
+	    role >= m->caps.role_cap)
+		return pw_fail(-EINVAL,
+			       "pw_rules: generation %u, direction %u, segment "
+			       "%u, role %u: out of range",
+			       gen, dir, seg, role);
+	idx = pw_rule_index(gen, dir, m->caps.seg_cap, m->caps.role_cap, seg,
+			    role);
+	err = bpf_map_lookup_elem(m->rules, &idx, e);
+	if (err)
+		return pw_fail(err, "pw_rules[%u]: %s", idx, strerror(-err));
+	return 0;
+}
+
 /* Sum the per-CPU values of @key in @fd. */
 static int pw_percpu_sum(const struct pw_maps *m, int fd, const void *key,
 			 struct pw_counter *sum)

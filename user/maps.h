@@ -153,6 +153,13 @@ int pw_maps_read_role_name(const struct pw_maps *m, __u32 role,
 			   struct pw_role_name *name);
 
 /*
+ * The pw_rules entry of generation @gen for direction @dir, segment @seg
+ * and peer role @role (segment and role below the caps: -EINVAL else).
+ */
+int pw_maps_read_rule_entry(const struct pw_maps *m, __u32 gen, __u32 dir,
+			    __u32 seg, __u32 role, struct pw_rule_entry *e);
+
+/*
  * Counters, summed over all possible CPUs.  @index is
  * pw_counter_index(slot, verdict); @reason is pw_reason_index(dir,
  * reason), which for ingress is the enum pw_reason itself.

@@ -10,8 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <bpf/bpf.h>
-
 #include "classify.h"
 #include "policy.h"
 #include "report.h"
@@ -87,9 +85,10 @@ static int snap_read_slots(const struct pw_maps *m, struct pw_snap *s)
  */
 static int snap_read_entries(const struct pw_maps *m, struct pw_snap *s)
 {
-	uint32_t gen = s->cfg.active_gen & 1, dir, seg, role, idx;
+	uint32_t gen = s->cfg.active_gen & 1, dir, seg, role;
 	struct pw_rule_entry e;
 	struct pw_snap_slot *sl;
+	int err;
 
 	for (dir = 0; dir < PW_NDIR; dir++) {
 		uint32_t nsegs = s->gen.nsegs[dir], nroles = s->gen.nroles;
@@ -100,11 +99,10 @@ static int snap_read_entries(const struct pw_maps *m, struct pw_snap *s)
 			nroles = m->caps.role_cap;
 		for (seg = 1; seg < nsegs; seg++) {
 			for (role = 0; role < nroles; role++) {
-				idx = pw_rule_index(gen, dir, m->caps.seg_cap,
-						    m->caps.role_cap, seg,
-						    role);
-				if (bpf_map_lookup_elem(m->rules, &idx, &e))
-					return -errno;
+				err = pw_maps_read_rule_entry(m, gen, dir, seg,
+							      role, &e);
+				if (err)
+					return err;
 				if (e.slot >= s->nslots)
 					continue;
 				sl = &s->slots[e.slot];
