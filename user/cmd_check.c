@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "compile.h"
+#include "loader.h"
 #include "policy.h"
 #include "profile.h"
 
@@ -41,18 +42,6 @@ extern const struct pw_cmd pw_cmd_check;
 /* ------------------------------------------------------------------ */
 /* Formatting pieces                                                   */
 /* ------------------------------------------------------------------ */
-
-static const char *mode_text(int mode)
-{
-	switch (mode) {
-	case PW_MODE_AUDIT:
-		return "audit";
-	case PW_MODE_ENFORCE:
-		return "enforce";
-	default:
-		return "host";
-	}
-}
 
 static const char *peer_name(const struct pw_policy *pol,
 			     const struct pw_peer *p)
@@ -245,7 +234,7 @@ static void text_rule_row(const struct check_run *cr,
 	printf("%-8s %-*s %-*s %-*s %5u %-7s %s\n",
 	       e->dir == PW_DIR_INGRESS ? "ingress" : "egress", w->proto,
 	       protos ? protos : "", w->ports, ports ? ports : "", w->peers,
-	       peer_col, r->id, mode_text(r->mode), r->note ? r->note : "");
+	       peer_col, r->id, pw_mode_name(r->mode), r->note ? r->note : "");
 	free(protos);
 	free(ports);
 	free(peers);
@@ -260,7 +249,8 @@ static void text_loopback_row(const struct check_run *cr,
 
 	printf("%-8s %-*s %-*s %-*s %5u %-7s %s\n", "loopback", w->proto,
 	       protos ? protos : "", w->ports, ports ? ports : "", w->peers,
-	       on ? on : "", r->id, mode_text(r->mode), r->note ? r->note : "");
+	       on ? on : "", r->id, pw_mode_name(r->mode),
+	       r->note ? r->note : "");
 	free(protos);
 	free(ports);
 	free(on);
@@ -311,7 +301,7 @@ static void json_rules(const struct check_run *cr, struct pw_json *j)
 		json_ports(j, r);
 		json_peers(j, "peers", &cr->pol, p, n);
 		pw_json_uint(j, "rule_id", r->id);
-		pw_json_string(j, "mode", mode_text(r->mode));
+		pw_json_string(j, "mode", pw_mode_name(r->mode));
 		pw_json_string(j, "note", r->note);
 		pw_json_bool(j, "bidirectional", r->bidirectional);
 		pw_json_bool(j, "reversed", e->reversed);
@@ -333,7 +323,7 @@ static void json_rules(const struct check_run *cr, struct pw_json *j)
 		json_ports(j, r);
 		json_peers(j, "on", &cr->pol, r->dst, r->ndst);
 		pw_json_uint(j, "rule_id", r->id);
-		pw_json_string(j, "mode", mode_text(r->mode));
+		pw_json_string(j, "mode", pw_mode_name(r->mode));
 		pw_json_string(j, "note", r->note);
 		json_rule_tags(j, &cr->pol, r);
 		pw_json_string(j, "file", r->loc.file);
@@ -472,7 +462,7 @@ static void print_header(const struct check_run *cr,
 			pw_json_string(j, NULL, a->tags[i]);
 		pw_json_end_array(j);
 		if (a->mode != PW_MODE_HOST)
-			pw_json_string(j, "mode", mode_text(a->mode));
+			pw_json_string(j, "mode", pw_mode_name(a->mode));
 		pw_json_end_object(j);
 		return;
 	}
@@ -487,7 +477,7 @@ static void print_header(const struct check_run *cr,
 		printf(" %s", a->tags[i]);
 	printf("%s", a->ntags ? "" : " none");
 	if (a->mode != PW_MODE_HOST)
-		printf("; mode: %s (from the profile)", mode_text(a->mode));
+		printf("; mode: %s (from the profile)", pw_mode_name(a->mode));
 	printf("\n\n");
 }
 

@@ -18,7 +18,6 @@ extern const struct pw_cmd pw_cmd_export;
 
 struct export_args {
 	struct pw_hostopts ho;
-	char **rest;   /* argv without export's flags: hostopts points into it */
 	int format; /* enum pw_export_format, -1 until given */
 	bool log;
 };
@@ -37,88 +36,50 @@ struct export_run {
 /* Arguments                                                           */
 /* ------------------------------------------------------------------ */
 
-/* The format flags and --log: export's own, none takes a value. */
-static int own_flag(const char *arg, struct export_args *a)
-{
-	static const char *const formats[] = { "--nft", "--iptables",
-						"--ip6tables" };
-	int f;
+/* The format flags (val: the format) and --log: export's own. */
+#define EXPORT_LOG (-1)
 
-	if (!strcmp(arg, "--log")) {
+static int take_flag(int val, const char *arg, void *ctx)
+{
+	struct export_args *a = ctx;
+
+	if (val == EXPORT_LOG) {
 		a->log = true;
-		return 1;
+		return 0;
 	}
-	for (f = 0; f < 3; f++) {
-		if (strcmp(arg, formats[f]))
-			continue;
-		if (a->format >= 0 && a->format != f) {
-			pw_cli_err("export: give one of --nft, --iptables and "
-				   "--ip6tables");
-			return -1;
-		}
-		a->format = f;
-		return 1;
+	if (a->format >= 0 && a->format != val) {
+		pw_cli_err("export: give one of --nft, --iptables and "
+			   "--ip6tables");
+		return -1;
 	}
+	a->format = val;
 	return 0;
 }
 
-/* Host options whose value may be the next argument. */
-static bool takes_value(const char *arg)
-{
-	static const char *const opts[] = { "--iface", "--policy",
-					    "--inventory", "--role", "--tag",
-					    "--mode", "--profile", NULL };
-	int i;
-
-	for (i = 0; opts[i]; i++)
-		if (!strcmp(arg, opts[i]))
-			return true;
-	/* the datapath settings (--egress MODE, --flow-table N, ...) */
-	for (i = 0; i < PW_NTUN; i++)
-		if (!strncmp(arg, "--", 2) &&
-		    !strcmp(arg + 2, pw_tun_desc(i)->key))
-			return true;
-	return false;
-}
-
 /*
- * Take export's own flags out of @argv and hand the rest to hostopts, so
- * that the host settings are spelled and checked as for load and check.
- * Returns 0, 1 after --help, -1 after an error.
+ * Export's own flags and the host settings, spelled and checked as for
+ * load.  Returns 0, 1 after --help, -1 after an error.
  */
 static int parse_args(int argc, char **argv, struct export_args *a)
 {
-	char **rest = calloc(argc + 1, sizeof(*rest));
-	int i, n = 0, rc;
+	static const struct option flags[] = {
+		{ "nft", no_argument, NULL, PW_EXPORT_NFT },
+		{ "iptables", no_argument, NULL, PW_EXPORT_IPTABLES },
+		{ "ip6tables", no_argument, NULL, PW_EXPORT_IP6TABLES },
+		{ "log", no_argument, NULL, EXPORT_LOG },
+		{ 0 },
+	};
+	const struct pw_ho_own own = { flags, take_flag, a };
+	int rc;
 
-	a->rest = rest;
-	if (!rest) {
-		pw_cli_err("export: out of memory");
-		return -1;
-	}
-	for (i = 0; i < argc; i++) {
-		rc = i ? own_flag(argv[i], a) : 0;
-		if (rc < 0)
-			goto out;
-		if (rc)
-			continue;
-		rest[n++] = argv[i];
-		if (!strcmp(argv[i], "--"))
-			break;
-		if (i && takes_value(argv[i]) && i + 1 < argc)
-			rest[n++] = argv[++i];
-	}
-	while (++i < argc)
-		rest[n++] = argv[i];
-	rc = pw_hostopts_parse(&pw_cmd_export,
-			       PW_HO_IFACE | PW_HO_HOST | PW_HO_TUNE, n, rest,
-			       &a->ho);
+	rc = pw_hostopts_parse_own(&pw_cmd_export,
+				   PW_HO_IFACE | PW_HO_HOST | PW_HO_TUNE, &own,
+				   argc, argv, &a->ho);
 	if (!rc && a->format < 0) {
 		pw_cli_err("export: --nft, --iptables or --ip6tables is needed "
 			   "(the ruleset to write)");
 		rc = -1;
 	}
-out:
 	return rc;
 }
 
@@ -272,7 +233,6 @@ static int do_export(int argc, char **argv)
 	rc = parse_args(argc, argv, &a);
 	if (rc) {
 		pw_hostopts_free(&a.ho);
-		free(a.rest);
 		return rc < 0;
 	}
 	rc = compile_host(&a, &r);
@@ -283,7 +243,6 @@ static int do_export(int argc, char **argv)
 		rc = print_ruleset(&a, &r);
 	run_free(&r);
 	pw_hostopts_free(&a.ho);
-	free(a.rest);
 	return rc ? 1 : 0;
 }
 
