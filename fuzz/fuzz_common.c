@@ -163,4 +163,3 @@ bool fz_is_zero(const void *p, size_t n)
 			return false;
 	return true;
 }
-
