@@ -14,14 +14,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# Every suite runs under the sanitizers but these.  loader, lab, suggest,
-# events-netns: UBSan reports qsort() of an empty list with a NULL base
-# (user/state.c pw_loaded_list, user/lab.c lab_netns_list, user/suggest.c
-# finish_rules), to be fixed by their owners and then taken off this list.
-# exporter-netns: its dashboard query sees no data in time from the slower
-# ASan binary (no sanitizer report).  valgrind-cli: valgrind cannot run an
-# ASan binary.
-sanitize_skip=(loader lab suggest events-netns exporter-netns valgrind-cli)
+# Every suite runs under the sanitizers but this one: valgrind cannot run
+# an ASan binary.
+sanitize_skip=(valgrind-cli)
 
 passed=0
 failed=0
