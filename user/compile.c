@@ -64,6 +64,11 @@ struct compile_ctx {
 	struct role_set *peers[PW_NDIR];  /* rule index -> peer role ids */
 	struct seg_def *seg[PW_NDIR];     /* segment id -> definition */
 	uint32_t nseg[PW_NDIR];           /* including segment 0 */
+	/* segment id -> the rules naming it, in file order: rules
+	 * seg_rule[dir][seg_first[dir][s] .. seg_first[dir][s + 1]); NULL
+	 * when that index would be too large (then every rule is asked) */
+	uint32_t *seg_first[PW_NDIR];
+	int *seg_rule[PW_NDIR];
 
 	struct mode_pair *warned;
 	int nwarned;
@@ -606,6 +611,165 @@ static void check_outvoted(struct compile_ctx *cx, int dir,
 		what, dir_name(dir), first->id);
 }
 
+/*
+ * Rules per segment.  Judging asks, for every segment, which rules name
+ * it; asking every rule made compile time grow with rules x segments
+ * (24 s at the 65,535-rule limit).  Each item of a rule covers a run of
+ * consecutive segment ids of its protocol (segments are cut at every
+ * item's ends and numbered in port order), so one pass over the rules'
+ * items lists, per segment, the rules that name it.  The index holds one
+ * entry per (rule, segment it names): a policy of many wide ranges over
+ * many segments could make that huge, and then judging asks every rule,
+ * as before.
+ */
+#ifndef SEG_RULES_MAX /* -D: tests of the fallback */
+#define SEG_RULES_MAX (1U << 24)
+#endif
+
+static uint16_t seg_of(const struct compile_ctx *cx, int dir, int proto_idx,
+		       unsigned port)
+{
+	const struct pw_port_row *rows =
+		cx->out->ports + (dir * PW_NPROTO + proto_idx) * PW_PORT_ROWS;
+
+	return rows[port / PW_PORTS_PER_ROW].seg[port % PW_PORTS_PER_ROW];
+}
+
+/*
+ * Call @fn(cx, dir, seg, rule, arg) once for every segment rule @i names
+ * in @dir, segments ascending per item.  A rule naming a segment through
+ * two items is seen twice; @fn drops repeats.
+ */
+static void for_rule_segments(struct compile_ctx *cx, int dir, int i,
+			      void (*fn)(struct compile_ctx *, int, uint32_t,
+					 int, void *),
+			      void *arg)
+{
+	const struct pw_rule *r = &cx->pol->rules[i];
+	const struct pw_port_range *items;
+	int p, k, n;
+	uint32_t seg, last;
+
+	for (p = 0; p < PW_NPROTO; p++) {
+		if (!(r->protos & (1U << p)))
+			continue;
+		items = rule_items(r, p, &n);
+		for (k = 0; k < n; k++) {
+			last = seg_of(cx, dir, p, items[k].hi);
+			for (seg = seg_of(cx, dir, p, items[k].lo);
+			     seg && seg <= last; seg++)
+				fn(cx, dir, seg, i, arg);
+		}
+	}
+}
+
+struct seg_count {
+	uint32_t *n;    /* per segment */
+	int *last;      /* per segment: the last rule counted */
+	uint64_t total;
+};
+
+static void count_seg_rule(struct compile_ctx *cx, int dir, uint32_t seg,
+			   int i, void *arg)
+{
+	struct seg_count *c = arg;
+
+	(void)cx;
+	(void)dir;
+	if (c->last[seg] == i)
+		return;
+	c->last[seg] = i;
+	c->n[seg]++;
+	c->total++;
+}
+
+static void fill_seg_rule(struct compile_ctx *cx, int dir, uint32_t seg,
+			  int i, void *arg)
+{
+	uint32_t *next = arg;
+
+	if (next[seg] > cx->seg_first[dir][seg] &&
+	    cx->seg_rule[dir][next[seg] - 1] == i)
+		return;
+	cx->seg_rule[dir][next[seg]++] = i;
+}
+
+static int index_seg_rules(struct compile_ctx *cx, int dir)
+{
+	uint32_t nseg = cx->nseg[dir], s, *next = NULL;
+	struct seg_count c = { 0 };
+	int i, err = -ENOMEM;
+
+	c.n = calloc(nseg, sizeof(*c.n));
+	c.last = malloc(nseg * sizeof(*c.last));
+	if (!c.n || !c.last)
+		goto out;
+	for (s = 0; s < nseg; s++)
+		c.last[s] = -1;
+	for (i = 0; i < cx->pol->nrules; i++)
+		if (cx->apply[dir][i])
+			for_rule_segments(cx, dir, i, count_seg_rule, &c);
+	err = 0;
+	if (c.total > SEG_RULES_MAX)
+		goto out; /* judging falls back to asking every rule */
+	err = -ENOMEM;
+	cx->seg_first[dir] = malloc((nseg + 1) * sizeof(uint32_t));
+	cx->seg_rule[dir] = malloc((c.total ? c.total : 1) * sizeof(int));
+	next = malloc(nseg * sizeof(*next));
+	if (!cx->seg_first[dir] || !cx->seg_rule[dir] || !next)
+		goto out;
+	cx->seg_first[dir][0] = 0;
+	for (s = 0; s < nseg; s++) {
+		cx->seg_first[dir][s + 1] = cx->seg_first[dir][s] + c.n[s];
+		next[s] = cx->seg_first[dir][s];
+	}
+	for (i = 0; i < cx->pol->nrules; i++)
+		if (cx->apply[dir][i])
+			for_rule_segments(cx, dir, i, fill_seg_rule, next);
+	err = 0;
+out:
+	if (err || c.total > SEG_RULES_MAX) {
+		free(cx->seg_first[dir]);
+		free(cx->seg_rule[dir]);
+		cx->seg_first[dir] = NULL;
+		cx->seg_rule[dir] = NULL;
+	}
+	free(next);
+	free(c.n);
+	free(c.last);
+	return err;
+}
+
+/*
+ * The next rule after index *@pos that names segment @seg in @dir, or
+ * NULL; start with *@pos = -1.  Rules come in file order.
+ */
+static const struct pw_rule *next_rule(const struct compile_ctx *cx, int dir,
+				       uint32_t seg, int *pos)
+{
+	const struct seg_def *s = &cx->seg[dir][seg];
+	const struct pw_rule *r;
+	int i;
+
+	if (cx->seg_first[dir]) {
+		uint32_t at = cx->seg_first[dir][seg] + (uint32_t)(*pos + 1);
+
+		if (at >= cx->seg_first[dir][seg + 1])
+			return NULL;
+		(*pos)++;
+		return &cx->pol->rules[cx->seg_rule[dir][at]];
+	}
+	for (i = *pos + 1; i < cx->pol->nrules; i++) {
+		r = &cx->pol->rules[i];
+		if (cx->apply[dir][i] && rule_names(r, s->proto_idx, s->lo)) {
+			*pos = i;
+			return r;
+		}
+	}
+	*pos = i;
+	return NULL;
+}
+
 /* Entries of one segment: allowed roles, then violations for the rest. */
 static void judge_segment(struct compile_ctx *cx, int dir, uint32_t seg)
 {
@@ -614,13 +778,11 @@ static void judge_segment(struct compile_ctx *cx, int dir, uint32_t seg)
 	const struct pw_rule *r, *first = NULL, *loop = NULL;
 	struct pw_rule_entry *row;
 	uint32_t role;
-	int i;
+	int i, pos = -1;
 
 	row = &out->entries[(dir * out->nsegs_max + seg) * out->nroles];
-	for (i = 0; i < cx->pol->nrules; i++) {
-		r = &cx->pol->rules[i];
-		if (!cx->apply[dir][i] || !rule_names(r, s->proto_idx, s->lo))
-			continue;
+	while ((r = next_rule(cx, dir, seg, &pos))) {
+		i = (int)(r - cx->pol->rules);
 		if (!first)
 			first = r;
 		if (r->kind == PW_RULE_LOOPBACK) {
@@ -639,11 +801,9 @@ static void judge_segment(struct compile_ctx *cx, int dir, uint32_t seg)
 			};
 		}
 	}
-	for (i = 0; i < cx->pol->nrules; i++) {
-		r = &cx->pol->rules[i];
-		if (cx->apply[dir][i] && rule_names(r, s->proto_idx, s->lo))
-			check_outvoted(cx, dir, s, first, loop, r);
-	}
+	pos = -1;
+	while ((r = next_rule(cx, dir, seg, &pos)))
+		check_outvoted(cx, dir, s, first, loop, r);
 	for (role = 0; role < out->nroles; role++) {
 		if (loop) /* from the wire, a loopback port is always wrong */
 			row[role] = (struct pw_rule_entry){
@@ -669,9 +829,12 @@ static int judge_all(struct compile_ctx *cx)
 			      sizeof(*out->entries));
 	if (!out->entries)
 		return -ENOMEM;
-	for (dir = 0; dir < PW_NDIR; dir++)
+	for (dir = 0; dir < PW_NDIR; dir++) {
+		if (index_seg_rules(cx, dir))
+			return -ENOMEM;
 		for (s = 1; s < cx->nseg[dir]; s++)
 			judge_segment(cx, dir, s);
+	}
 	return 0;
 }
 
@@ -1283,6 +1446,8 @@ static void ctx_free(struct compile_ctx *cx)
 		free(cx->apply[dir]);
 		free(cx->peers[dir]);
 		free(cx->seg[dir]);
+		free(cx->seg_first[dir]);
+		free(cx->seg_rule[dir]);
 	}
 	free(cx->warned);
 }
