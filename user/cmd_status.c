@@ -477,6 +477,44 @@ static void print_interrupted_reload(const struct status_info *s)
 		      (unsigned long long)s->l.st.digest);
 }
 
+/*
+ * A shadow policy judges every packet next to the running one: worth a
+ * line, since reload refuses while it is there.  "shadow": null when none.
+ */
+static void print_shadow(const struct status_info *s)
+{
+	struct pw_shadow_state desc;
+	bool described;
+
+	if (!(s->snap.cfg.flags & PW_CFG_SHADOW)) {
+		pw_print_string(PW_OUT_JSON, "shadow", NULL, NULL);
+		return;
+	}
+	memset(&desc, 0, sizeof(desc));
+	described = !pw_shadow_state_current(&s->l, &s->snap.cfg, &desc);
+	pw_out_open_object("shadow");
+	pw_print_uint(PW_OUT_JSON, "generation", NULL,
+		      !(s->snap.cfg.active_gen & 1));
+	pw_print_string(PW_OUT_JSON, "policy", NULL,
+			described ? desc.st.policy : NULL);
+	pw_out_open_array("roles");
+	for (int i = 0; described && i < desc.st.nroles; i++)
+		pw_print_string(PW_OUT_JSON, NULL, NULL, desc.st.roles[i]);
+	pw_out_close_array();
+	pw_out_close_object();
+	if (described) {
+		pw_print_text("  shadow      %s, roles", desc.st.policy);
+		for (int i = 0; i < desc.st.nroles; i++)
+			pw_print_text("%s %s", i ? "," : "", desc.st.roles[i]);
+		pw_print_text(" (portwarden stats --shadow: what it would "
+			      "change)\n");
+	} else
+		pw_print_text("  shadow      loaded, its shadow file is missing: "
+			      "drop it with portwarden shadow --drop\n");
+	if (described)
+		pw_shadow_state_free(&desc);
+}
+
 static void print_status(const struct status_info *s)
 {
 	const struct pw_state *st = &s->l.st;
@@ -508,6 +546,7 @@ static void print_status(const struct status_info *s)
 	print_egress(s);
 	print_flows(s);
 	print_events(s);
+	print_shadow(s);
 	print_totals(s);
 	pw_out_close_object();
 }
