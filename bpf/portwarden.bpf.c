@@ -548,14 +548,41 @@ static __always_inline void pw_judge(const struct pw_config *cfg, __u32 gen,
 }
 
 /*
- * Count under (dir, proto, role, port, verdict) in pw_unnamed: violations
- * on ports no rule names, and replies of flows opened on such ports.
- * Returns the reason the frame is counted under: CLASSIFIED, or
- * UNNAMED_FULL when the table had no room for a new key.
+ * Count @len bytes under @key in @map, a bounded PERCPU_HASH of
+ * pw_counter (pw_unnamed, pw_shadow): a new key is inserted, and when
+ * another CPU inserted it in between, counted there.  Returns 0, or -1
+ * when the map had no room for a new key.
  */
-static __always_inline int pw_count_unnamed(__u32 dir, __u32 proto,
-					    __u32 role, __u32 port,
-					    __u32 verdict, __u32 len)
+static __always_inline int pw_hash_count(void *map, const void *key,
+					 __u32 len)
+{
+	struct pw_counter *c, first = { .packets = 1, .bytes = len };
+	long err;
+
+	c = bpf_map_lookup_elem(map, key);
+	if (!c) {
+		err = bpf_map_update_elem(map, key, &first, BPF_NOEXIST);
+		if (!err)
+			return 0;
+		if (err != -PW_EEXIST)
+			return -1;
+		c = bpf_map_lookup_elem(map, key);
+		if (!c)
+			return -1;
+	}
+	pw_count(c, len);
+	return 0;
+}
+
+/*
+ * Count a packet under (dir, proto, role, port, verdict): at counter slot
+ * @slot, or, when no rule names the port (PW_SLOT_NONE), in pw_unnamed.
+ * Returns the reason the frame is counted under: CLASSIFIED, or
+ * UNNAMED_FULL when pw_unnamed had no room for a new key.
+ */
+static __always_inline int pw_count_at(__u32 slot, __u32 dir, __u32 proto,
+				       __u32 role, __u32 port, __u32 verdict,
+				       __u32 len)
 {
 	struct pw_counter_key key = {
 		.dir = dir,
@@ -565,46 +592,36 @@ static __always_inline int pw_count_unnamed(__u32 dir, __u32 proto,
 		.port_hi = port,
 		.verdict = verdict,
 	};
-	struct pw_counter *c, first = { .packets = 1, .bytes = len };
-	long err;
-
-	c = bpf_map_lookup_elem(&pw_unnamed, &key);
-	if (!c) {
-		err = bpf_map_update_elem(&pw_unnamed, &key, &first,
-					  BPF_NOEXIST);
-		if (!err)
-			return PW_REASON_CLASSIFIED;
-		if (err != -PW_EEXIST)
-			return PW_REASON_UNNAMED_FULL;
-		/* another CPU inserted the key in between */
-		c = bpf_map_lookup_elem(&pw_unnamed, &key);
-		if (!c)
-			return PW_REASON_UNNAMED_FULL;
-	}
-	pw_count(c, len);
-	return PW_REASON_CLASSIFIED;
-}
-
-/* Count a judged packet; returns its reason (see pw_count_unnamed). */
-static __always_inline int pw_count_judgement(__u32 dir,
-					      const struct pw_hdrs *h,
-					      const struct pw_judgement *j,
-					      __u32 len)
-{
 	struct pw_counter *c;
 	__u32 idx;
 
-	if (j->slot == PW_SLOT_NONE)
-		return pw_count_unnamed(dir, h->ip_proto, j->role, h->dport,
-					j->verdict, len);
-	idx = pw_counter_index(j->slot, j->verdict);
+	if (slot == PW_SLOT_NONE)
+		return pw_hash_count(&pw_unnamed, &key, len) ?
+			       PW_REASON_UNNAMED_FULL :
+			       PW_REASON_CLASSIFIED;
+	idx = pw_counter_index(slot, verdict);
 	c = bpf_map_lookup_elem(&pw_counters, &idx);
 	if (c)
 		pw_count(c, len);
 	return PW_REASON_CLASSIFIED;
 }
 
+/* Count a judged packet; returns its reason (see pw_count_at). */
+static __always_inline int pw_count_judgement(__u32 dir,
+					      const struct pw_hdrs *h,
+					      const struct pw_judgement *j,
+					      __u32 len)
+{
+	return pw_count_at(j->slot, dir, h->ip_proto, j->role, h->dport,
+			   j->verdict, len);
+}
+
 /* ------------------------------------------------------------ flows -- */
+
+static __always_inline int pw_is_icmp(const struct pw_hdrs *h)
+{
+	return h->proto_idx == PW_P_ICMP || h->proto_idx == PW_P_ICMPV6;
+}
 
 #define PW_TCP_FIN 0x01
 #define PW_TCP_SYN 0x02
@@ -663,7 +680,7 @@ static __always_inline int pw_flow_is_reply(const struct pw_flow *f,
 
 	if (f->origin != want)
 		return 0;
-	if (h->proto_idx == PW_P_ICMP || h->proto_idx == PW_P_ICMPV6)
+	if (pw_is_icmp(h))
 		return pw_is_echo_reply(h->ip_proto, h->dport);
 	return 1;
 }
@@ -692,33 +709,45 @@ static __always_inline void pw_flow_touch(struct pw_flow *f,
 	}
 }
 
-/* Record a flow whose first packet the policy let through. */
-static __always_inline void pw_flow_open(const struct pw_flow_key *k,
-					 __u32 dir, const struct pw_hdrs *h,
-					 const struct pw_judgement *j)
+/*
+ * Add a flow opened by a packet that @j judged (its destination port
+ * @port, its direction given by @origin).  A key already there means
+ * another CPU recorded it first.
+ */
+static __always_inline void pw_flow_insert(const struct pw_flow_key *k,
+					   const struct pw_judgement *j,
+					   __u32 port, __u32 origin)
 {
 	struct pw_flow f = {
 		.last_ns = bpf_ktime_get_coarse_ns(),
 		.last_jiffies = bpf_jiffies64(),
 		.slot = j->slot,
 		.role = j->role,
-		.port = h->dport,
-		.origin = dir == PW_DIR_INGRESS ? PW_FLOW_INBOUND :
-						  PW_FLOW_OPENED,
+		.port = port,
+		.origin = origin,
 		.verdict = j->verdict,
 	};
 
-	/* a RST opens nothing; an echo flow starts with a request */
-	if (h->tcp_flags & PW_TCP_RST)
-		return;
-	if ((h->proto_idx == PW_P_ICMP || h->proto_idx == PW_P_ICMPV6) &&
-	    !pw_is_echo_request(h->ip_proto, h->dport))
-		return;
 	if (bpf_map_update_elem(&pw_flows, k, &f, BPF_NOEXIST) == 0)
 		pw_stat(PW_STAT_FLOW_INSERT);
 	else
 		/* EEXIST: another CPU recorded it first; else no memory */
 		pw_stat(PW_STAT_FLOW_INSERT_FAIL);
+}
+
+/* Record a flow whose first packet the policy let through. */
+static __always_inline void pw_flow_open(const struct pw_flow_key *k,
+					 __u32 dir, const struct pw_hdrs *h,
+					 const struct pw_judgement *j)
+{
+	/* a RST opens nothing; an echo flow starts with a request */
+	if (h->tcp_flags & PW_TCP_RST)
+		return;
+	if (pw_is_icmp(h) && !pw_is_echo_request(h->ip_proto, h->dport))
+		return;
+	pw_flow_insert(k, j, h->dport,
+		       dir == PW_DIR_INGRESS ? PW_FLOW_INBOUND :
+					       PW_FLOW_OPENED);
 }
 
 /*
@@ -730,17 +759,9 @@ static __always_inline int pw_count_reply(const struct pw_flow *f,
 {
 	__u32 dir = f->origin == PW_FLOW_OPENED ? PW_DIR_EGRESS :
 						  PW_DIR_INGRESS;
-	struct pw_counter *c;
-	__u32 idx;
 
-	if (f->slot == PW_SLOT_NONE)
-		return pw_count_unnamed(dir, proto, f->role, f->port,
-					PW_VERDICT_REPLY, len);
-	idx = pw_counter_index(f->slot, PW_VERDICT_REPLY);
-	c = bpf_map_lookup_elem(&pw_counters, &idx);
-	if (c)
-		pw_count(c, len);
-	return PW_REASON_CLASSIFIED;
+	return pw_count_at(f->slot, dir, proto, f->role, f->port,
+			   PW_VERDICT_REPLY, len);
 }
 
 /* ----------------------------------------------------------- events -- */
@@ -904,7 +925,6 @@ __attribute__((noinline)) int pw_shadow_judge(const struct pw_config *cfg,
 					       const struct pw_judgement *run,
 					       __u32 len)
 {
-	struct pw_counter *c, first = { .packets = 1, .bytes = len };
 	struct pw_judgement sj;
 	struct pw_shadow_key key = {};
 	__u32 dir;
@@ -923,17 +943,7 @@ __attribute__((noinline)) int pw_shadow_judge(const struct pw_config *cfg,
 	key.port = h->dport;
 	key.verdict = run->verdict;
 	key.shadow_verdict = sj.verdict;
-	c = bpf_map_lookup_elem(&pw_shadow, &key);
-	if (c) {
-		pw_count(c, len);
-		return 0;
-	}
-	if (bpf_map_update_elem(&pw_shadow, &key, &first, BPF_NOEXIST) == 0)
-		return 0;
-	c = bpf_map_lookup_elem(&pw_shadow, &key);
-	if (c)
-		pw_count(c, len);
-	else
+	if (pw_hash_count(&pw_shadow, &key, len))
 		pw_stat(PW_STAT_SHADOW_FULL);
 	return 0;
 }
@@ -951,7 +961,7 @@ static __always_inline int pw_opens_flow(const struct pw_hdrs *h)
 {
 	if (h->proto_idx == PW_P_TCP)
 		return (h->tcp_flags & (PW_TCP_SYN | PW_TCP_ACK)) == PW_TCP_SYN;
-	if (h->proto_idx == PW_P_ICMP || h->proto_idx == PW_P_ICMPV6)
+	if (pw_is_icmp(h))
 		return pw_is_echo_request(h->ip_proto, h->dport);
 	return 0;
 }
@@ -997,7 +1007,7 @@ static __always_inline int pw_account(const struct pw_config *cfg, __u32 gen,
 		__u16 rport = key->rport;
 
 		key->dir = dir;
-		if (h->proto_idx == PW_P_ICMP || h->proto_idx == PW_P_ICMPV6)
+		if (pw_is_icmp(h))
 			key->rport = h->dport;
 		pw_report(cfg, ifindex, h, j, key);
 		key->dir = 0;
@@ -1020,8 +1030,7 @@ static __always_inline int pw_related(const struct pw_config *cfg,
 	struct pw_flow *f;
 	__u64 now;
 
-	if ((h->proto_idx != PW_P_ICMP && h->proto_idx != PW_P_ICMPV6) ||
-	    !pw_is_icmp_error(h->ip_proto, h->dport) ||
+	if (!pw_is_icmp(h) || !pw_is_icmp_error(h->ip_proto, h->dport) ||
 	    !pw_quoted_key(h, data_end, dir == PW_DIR_INGRESS, &key))
 		return 0;
 	f = pw_flow_find(cfg, &key, &now);
@@ -1110,7 +1119,7 @@ static __always_inline int pw_egress_reverse_allowed(__u32 gen,
 	const struct pw_rule_entry *entry;
 	__u32 in_port = h->sport;
 
-	if (h->proto_idx == PW_P_ICMP || h->proto_idx == PW_P_ICMPV6) {
+	if (pw_is_icmp(h)) {
 		if (!pw_is_echo_reply(h->ip_proto, h->dport))
 			return 0;
 		in_port = h->proto_idx == PW_P_ICMP ? PW_ICMP_ECHO_REQUEST :
@@ -1139,23 +1148,10 @@ static __always_inline int pw_flow_adopt(const struct pw_flow_key *key,
 					 const struct pw_judgement *rj,
 					 __u32 port, __u32 len)
 {
-	struct pw_flow f = {
-		.last_ns = bpf_ktime_get_coarse_ns(),
-		.last_jiffies = bpf_jiffies64(),
-		.slot = rj->slot,
-		.role = rj->role,
-		.port = port,
-		.origin = PW_FLOW_INBOUND,
-		.verdict = PW_VERDICT_ALLOW,
-	};
-
-	if (!(h->tcp_flags & PW_TCP_RST)) {
-		if (bpf_map_update_elem(&pw_flows, key, &f, BPF_NOEXIST) == 0)
-			pw_stat(PW_STAT_FLOW_INSERT);
-		else
-			pw_stat(PW_STAT_FLOW_INSERT_FAIL);
-	}
-	return pw_count_reply(&f, h->ip_proto, len);
+	if (!(h->tcp_flags & PW_TCP_RST))
+		pw_flow_insert(key, rj, port, PW_FLOW_INBOUND);
+	return pw_count_at(rj->slot, PW_DIR_INGRESS, h->ip_proto, rj->role,
+			   port, PW_VERDICT_REPLY, len);
 }
 
 /*
