@@ -38,6 +38,7 @@
 #include "maps.h"
 #include "policy.h"
 #include "portwarden.skel.h"
+#include "state.h"
 
 #ifndef PW_SOURCE_ROOT
 #define PW_SOURCE_ROOT "."
@@ -82,23 +83,19 @@ static void frame(struct bench_pkt *pkt, const char *src, uint16_t sport,
 
 static int compile(struct policy *p)
 {
-	static const char *const roles[] = { "bastion" };
-	struct pw_compile_opts opts = { .host_roles = roles,
-					.nhost_roles = 1 };
+	static char *roles[] = { "bastion" };
+	const struct pw_state st = {
+		.policy = PW_SOURCE_ROOT "/policies/replication-manager.policy",
+		.inventory = PW_SOURCE_ROOT
+		"/policies/examples/replication-manager.inventory",
+		.roles = roles,
+		.nroles = 1,
+	};
 	struct pw_diags d = { 0 };
 	int err;
 
 	memset(p, 0, sizeof(*p));
-	err = pw_policy_parse_file(PW_SOURCE_ROOT
-				   "/policies/replication-manager.policy",
-				   &p->pol, &d);
-	if (!err)
-		err = pw_inventory_parse_file(
-			PW_SOURCE_ROOT
-			"/policies/examples/replication-manager.inventory",
-			&p->pol, &p->inv, &d);
-	if (!err)
-		err = pw_compile(&p->pol, &p->inv, &opts, &p->c, &d);
+	err = pw_state_compile(&st, NULL, &p->pol, &p->inv, &p->c, &d);
 	if (err || d.nerrors)
 		pw_diags_print(&d, stderr);
 	pw_diags_free(&d);

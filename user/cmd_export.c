@@ -29,7 +29,7 @@ struct export_run {
 	struct pw_compiled c;
 	struct pw_tunables tun; /* egress decides the output chain's verdict */
 	struct pw_diags d;
-	bool have_pol, have_inv, compiled;
+	bool compiled;
 };
 
 /* ------------------------------------------------------------------ */
@@ -89,28 +89,10 @@ static int parse_args(int argc, char **argv, struct export_args *a)
 
 static int compile_host(const struct export_args *a, struct export_run *r)
 {
-	struct pw_compile_opts co;
-
 	if (pw_hostopts_host(&pw_cmd_export, &a->ho, NULL, NULL, &r->st,
 			     &r->tun, &r->d))
 		return -1;
-	co = (struct pw_compile_opts){
-		.host_roles = (const char *const *)r->st.roles,
-		.nhost_roles = r->st.nroles,
-		.tags = (const char *const *)r->st.tags,
-		.ntags = r->st.ntags,
-	};
-	if (pw_policy_parse_file(r->st.policy, &r->pol, &r->d))
-		return -1;
-	r->have_pol = true;
-	if (r->st.inventory) {
-		if (pw_inventory_parse_file(r->st.inventory, &r->pol, &r->inv,
-					    &r->d))
-			return -1;
-		r->have_inv = true;
-	}
-	if (pw_compile(&r->pol, r->have_inv ? &r->inv : NULL, &co, &r->c,
-		       &r->d))
+	if (pw_state_compile(&r->st, NULL, &r->pol, &r->inv, &r->c, &r->d))
 		return -1;
 	r->compiled = true;
 	return 0;
@@ -216,10 +198,8 @@ static void run_free(struct export_run *r)
 {
 	if (r->compiled)
 		pw_compiled_free(&r->c);
-	if (r->have_inv)
-		pw_inventory_free(&r->inv);
-	if (r->have_pol)
-		pw_policy_free(&r->pol);
+	pw_inventory_free(&r->inv);
+	pw_policy_free(&r->pol);
 	pw_state_free(&r->st);
 	pw_diags_free(&r->d);
 }

@@ -537,24 +537,12 @@ struct pw_build {
 static int build_compile(struct pw_build *b, const struct pw_state *st,
 			 const struct pw_prev_state *prev, struct pw_diags *d)
 {
-	struct pw_compile_opts o = {
-		.host_roles = (const char *const *)st->roles,
-		.nhost_roles = st->nroles,
-		.tags = (const char *const *)st->tags,
-		.ntags = st->ntags,
-		.prev = prev,
-	};
+	int err;
 
 	memset(b, 0, sizeof(*b));
-	if (pw_policy_parse_file(st->policy, &b->pol, d))
-		return -EINVAL;
-	if (st->inventory &&
-	    pw_inventory_parse_file(st->inventory, &b->pol, &b->inv, d))
-		return -EINVAL;
-	if (pw_compile(&b->pol, st->inventory ? &b->inv : NULL, &o, &b->c, d))
-		return -EINVAL;
-	b->compiled = true;
-	return 0;
+	err = pw_state_compile(st, prev, &b->pol, &b->inv, &b->c, d);
+	b->compiled = !err;
+	return err;
 }
 
 static void build_free(struct pw_build *b)

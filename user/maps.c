@@ -897,24 +897,32 @@ int pw_maps_read_rule_entry(const struct pw_maps *m, __u32 gen, __u32 dir,
 	return 0;
 }
 
+/* The sum of a per-CPU pw_counter value @v (m->ncpus copies). */
+static void pw_counter_sum(const struct pw_maps *m, const struct pw_counter *v,
+			   struct pw_counter *sum)
+{
+	int cpu;
+
+	memset(sum, 0, sizeof(*sum));
+	for (cpu = 0; cpu < m->ncpus; cpu++) {
+		sum->packets += v[cpu].packets;
+		sum->bytes += v[cpu].bytes;
+	}
+}
+
 /* Sum the per-CPU values of @key in @fd. */
 static int pw_percpu_sum(const struct pw_maps *m, int fd, const void *key,
 			 struct pw_counter *sum)
 {
 	struct pw_counter *v;
-	int cpu, err;
+	int err;
 
 	v = calloc(m->ncpus, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	err = bpf_map_lookup_elem(fd, key, v);
-	if (!err) {
-		memset(sum, 0, sizeof(*sum));
-		for (cpu = 0; cpu < m->ncpus; cpu++) {
-			sum->packets += v[cpu].packets;
-			sum->bytes += v[cpu].bytes;
-		}
-	}
+	if (!err)
+		pw_counter_sum(m, v, sum);
 	free(v);
 	return err;
 }
@@ -939,36 +947,6 @@ int pw_maps_read_reason(const struct pw_maps *m, __u32 reason,
 		return pw_fail(err, "pw_reasons[%u]: %s", reason,
 			       strerror(-err));
 	return 0;
-}
-
-int pw_maps_foreach_unnamed(const struct pw_maps *m, pw_unnamed_cb cb,
-			    void *arg)
-{
-	struct pw_counter_key *keys = NULL;
-	struct pw_counter sum;
-	__u32 n = 0, i;
-	int err;
-
-	/* keys first: the datapath keeps inserting while we read */
-	err = pw_hash_keys(m->unnamed, sizeof(*keys), NULL, NULL,
-			   (void **)&keys, &n, NULL);
-	if (err)
-		return pw_fail(err, "pw_unnamed: listing keys: %s",
-			       strerror(-err));
-	for (i = 0; i < n; i++) {
-		err = pw_percpu_sum(m, m->unnamed, &keys[i], &sum);
-		if (err == -ENOENT) /* reset meanwhile */
-			continue;
-		if (err) {
-			err = pw_fail(err, "pw_unnamed: %s", strerror(-err));
-			break;
-		}
-		err = cb(&keys[i], &sum, arg);
-		if (err)
-			break;
-	}
-	free(keys);
-	return err;
 }
 
 /* Delete every key of hash map @fd. */
@@ -1165,17 +1143,32 @@ int pw_maps_foreach_sample(const struct pw_maps *m, pw_sample_cb cb,
 			    &w);
 }
 
+static int pw_visit_unnamed(const void *key, const void *value, void *arg)
+{
+	struct pw_walk_ctx *w = arg;
+	struct pw_counter sum;
+
+	pw_counter_sum(w->m, value, &sum);
+	return ((pw_unnamed_cb)w->cb)(key, &sum, w->arg);
+}
+
+int pw_maps_foreach_unnamed(const struct pw_maps *m, pw_unnamed_cb cb,
+			    void *arg)
+{
+	struct pw_walk_ctx w = { m, (void *)cb, arg };
+
+	return pw_hash_walk(m, m->unnamed, "pw_unnamed",
+			    sizeof(struct pw_counter_key),
+			    sizeof(struct pw_counter), true, pw_visit_unnamed,
+			    &w);
+}
+
 static int pw_visit_shadow(const void *key, const void *value, void *arg)
 {
 	struct pw_walk_ctx *w = arg;
-	const struct pw_counter *v = value;
-	struct pw_counter sum = { 0 };
-	int cpu;
+	struct pw_counter sum;
 
-	for (cpu = 0; cpu < w->m->ncpus; cpu++) {
-		sum.packets += v[cpu].packets;
-		sum.bytes += v[cpu].bytes;
-	}
+	pw_counter_sum(w->m, value, &sum);
 	return ((pw_shadow_cb)w->cb)(key, &sum, w->arg);
 }
 
